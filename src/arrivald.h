@@ -1,0 +1,339 @@
+/*
+ * arrivald.h: the one header.  Prototypes are grouped by the file that
+ * defines them; a reader finds the room by its name.
+ *
+ * Units, everywhere unless a name says otherwise:
+ *   - instants on the monotonic clock are int64_t nanoseconds (clock_now());
+ *   - the arrival process and the rate functions work in double seconds
+ *     since the run's epoch (a monotonic instant fixed at start);
+ *   - rates are per second.
+ */
+#ifndef ARRIVALD_H
+#define ARRIVALD_H
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NS_PER_SEC 1000000000LL
+#define NS_PER_MS 1000000LL
+#define NS_PER_US 1000LL
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define DEFAULT_CONFIG SYSCONFDIR "/arrivald/arrivald.conf"
+#define DEFAULT_SOCKET "/run/arrivald/control.sock"
+#define DEFAULT_RESULTS "/var/lib/arrivald"
+
+#define ARRIVALD_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ARRIVALD_NORETURN __attribute__((noreturn))
+
+/* xmalloc.c: allocation that never returns NULL */
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+int xasprintf(char **, const char *, ...) ARRIVALD_PRINTF(2, 3);
+
+/* log.c: stderr, with <N> syslog prefixes when not on a terminal */
+enum log_level { LOG_LVL_ERR = 3, LOG_LVL_WARN = 4, LOG_LVL_NOTICE = 5, LOG_LVL_INFO = 6, LOG_LVL_DEBUG = 7 };
+void log_init(int debug);
+int log_is_tty(void);
+void log_msg(int, const char *, ...) ARRIVALD_PRINTF(2, 3);
+#define log_err(...) log_msg(LOG_LVL_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+void fatal(const char *, ...) ARRIVALD_PRINTF(1, 2) ARRIVALD_NORETURN;
+int64_t clock_now(void);  /* CLOCK_MONOTONIC, ns */
+double clock_wall(void);  /* CLOCK_REALTIME, seconds */
+
+/* rng.c: xoshiro256** seeded through splitmix64; one stream per worker */
+struct rng {
+	uint64_t s[4];
+};
+void rng_seed(struct rng *, uint64_t seed, uint64_t stream);
+uint64_t rng_next(struct rng *);
+double rng_uniform(struct rng *);     /* [0, 1), 53 bits */
+double rng_exp(struct rng *);         /* Exp(1) */
+uint64_t rng_below(struct rng *, uint64_t n); /* [0, n), unbiased */
+
+/*
+ * ratefn.c: a rate lambda(t), piecewise linear between points, in seconds
+ * since the run epoch.  Before the first point the rate is the first
+ * point's; after the last it holds, stops (rate 0 for ever) or loops.
+ */
+enum ratefn_end { RATEFN_HOLD, RATEFN_STOP, RATEFN_LOOP };
+struct ratefn {
+	int n;
+	double *t; /* ascending, owned */
+	double *r; /* >= 0, owned */
+	enum ratefn_end end;
+};
+void ratefn_const(struct ratefn *, double rate);
+void ratefn_ramp(struct ratefn *, double t0, double r0, double t1, double r1);
+void ratefn_copy(struct ratefn *, const struct ratefn *);
+void ratefn_free(struct ratefn *);
+double ratefn_eval(const struct ratefn *, double t);
+double ratefn_integral(const struct ratefn *, double a, double b);
+/* the b >= a with integral(a, b) == mass, or INFINITY if never reached */
+double ratefn_solve(const struct ratefn *, double a, double mass);
+double ratefn_end_time(const struct ratefn *); /* INFINITY unless STOP */
+
+/* arrival.c: Poisson or constant arrivals on an absolute schedule */
+enum arrivals { ARRIVALS_POISSON, ARRIVALS_CONSTANT };
+struct arrival {
+	struct rng rng;
+	enum arrivals kind;
+	double share;     /* this stream's part of the fleet rate */
+	double t_ref;     /* integrate from here ... */
+	double remaining; /* ... this much unit-rate mass to the next arrival */
+	double t_next;    /* when, INFINITY if never */
+};
+void arrival_init(struct arrival *, enum arrivals, double share, double phase,
+    uint64_t seed, uint64_t stream, const struct ratefn *, double start);
+double arrival_peek(const struct arrival *);
+double arrival_take(struct arrival *, const struct ratefn *); /* returns and advances */
+void arrival_retime(struct arrival *, const struct ratefn *old,
+    const struct ratefn *new, double now);
+void arrival_set_kind(struct arrival *, enum arrivals, const struct ratefn *, double now);
+
+/* hist.c: log-linear histogram of microseconds, 1 us .. 1 h, 3 digits */
+#define HIST_SUB_BITS 11
+#define HIST_SUB_COUNT (1 << HIST_SUB_BITS)    /* 2048 */
+#define HIST_SUB_HALF (HIST_SUB_COUNT / 2)     /* 1024 */
+#define HIST_BUCKETS 22                        /* 2048 << 21 > 3.6e9 us */
+#define HIST_LEN ((HIST_BUCKETS + 1) * HIST_SUB_HALF)
+#define HIST_MAX_US 3600000000LL
+struct hist {
+	uint64_t total;
+	uint64_t max_us;
+	uint64_t min_us;
+	double sum_us;
+	double sumsq_us;
+	uint64_t counts[HIST_LEN];
+};
+void hist_reset(struct hist *);
+void hist_record(struct hist *, int64_t us);
+void hist_add(struct hist *, const struct hist *);
+void hist_sub(struct hist *, const struct hist *); /* a -= b, b a prefix of a */
+int64_t hist_percentile(const struct hist *, double p); /* us; p in [0,100] */
+double hist_mean(const struct hist *);
+double hist_stddev(const struct hist *);
+int hist_index(int64_t us);
+int64_t hist_value_at(int index);      /* lowest value of a slot */
+int64_t hist_highest_equiv(int64_t us);  /* highest value equivalent to us */
+/* HdrHistogram's percentile-distribution text, values in ms */
+void hist_write_hgrm(const struct hist *, FILE *, int ticks_per_half);
+
+/*
+ * conf.c: the only file that touches libconfig.  conf_load() returns a
+ * validated, self-contained struct conf (every string owned by it) or
+ * errors as "FILE:LINE: message" lines.
+ */
+enum model { MODEL_OPEN, MODEL_CLOSED };
+enum feed_order { FEED_SEQUENTIAL, FEED_RANDOM, FEED_ONCE };
+
+struct feed {
+	char *file;
+	enum feed_order order;
+	int ncols;
+	char **cols;      /* header row: column names */
+	int nrows;
+	char **cells;     /* nrows * ncols, row-major */
+	uint64_t next;    /* next row for FEED_SEQUENTIAL; atomic */
+};
+
+enum extract_kind { EXTRACT_REGEX, EXTRACT_FORM_FIELD, EXTRACT_HEADER };
+struct extract {
+	char *var;
+	enum extract_kind kind;
+	char *pattern;    /* regex (one group), form field name, or header name */
+	int from_header;  /* regex: over the response headers instead of the body */
+	int line;
+};
+
+struct step {
+	char *name;
+	char *method;     /* "GET" default */
+	char *url;        /* may hold ${var} */
+	int nheaders;
+	char **headers;   /* "Name: value", may hold ${var} */
+	char *body;       /* raw body, may hold ${var}; NULL if none */
+	int nform;
+	char **form;      /* "name=value" pairs, values urlencoded at send time */
+	int nextract;
+	struct extract *extract;
+	int nstatus;
+	int *status;      /* expect: accepted statuses; 0 = any < 400 */
+	char *expect_body;/* expect: body regex, NULL = none */
+	double pause;     /* seconds before this step */
+	double timeout;   /* seconds, whole transfer */
+	int timer;        /* stats timer id (stats_timer()), set by the engine */
+	int line;
+};
+
+struct transaction {
+	char *name;
+	double weight;    /* normalised: weights sum to 1 */
+	int nsteps;
+	struct step *steps;
+	struct feed *feed; /* NULL if none; owned */
+	int timer;        /* stats timer id, set by the engine */
+	int line;
+};
+
+struct conf {
+	char *file;       /* the path it came from, NULL for --demo */
+
+	/* workload */
+	enum model model;
+	enum arrivals arrivals;
+	double rate;
+	uint64_t users;
+	double think;
+	int autoscale;
+	double tolerance;
+	uint64_t max_users;
+	uint64_t max_in_flight;
+	uint64_t backlog;     /* arrivals waiting beyond max_in_flight */
+	double duration;
+	double window;
+	uint64_t seed;
+	int workers;          /* 0 = one per online core (resolved by conf_load) */
+	int shard_index, shard_count;
+	int keepalive;        /* reuse connections (default 1) */
+	double timeout;       /* default per-request timeout, seconds */
+	double connect_timeout;
+	double drain;         /* seconds to wait for in-flight at stop */
+	uint64_t body_limit;  /* bytes of a response body kept for extract/expect */
+
+	/* profile (optional) */
+	char *profile_file;   /* NULL = none */
+	double profile_speed, profile_scale;
+	enum ratefn_end profile_end;
+	struct ratefn profile; /* loaded points, t relative to profile start, already speed/scale applied */
+
+	/* transactions: plain targets become one-step transactions */
+	int ntransactions;
+	struct transaction *transactions;
+
+	/* control, results, metrics */
+	char *control_socket;
+	unsigned control_mode;
+	char *results_dir;
+	double results_interval;
+	char *metrics_listen; /* NULL = off; "HOST:PORT" */
+};
+
+struct conf *conf_new_defaults(void);
+/* NULL on error; errors appended to *errs as "FILE:LINE: msg\n" lines */
+struct conf *conf_load(const char *path, char **errs);
+void conf_free(struct conf *);
+/* profile.c: a t_seconds,rate CSV into *out, speed and scale applied */
+int profile_load(const char *path, double speed, double scale,
+    enum ratefn_end, struct ratefn *out, char **errs);
+
+/* failure reasons, counted separately; names as in stats and metrics */
+enum fail_reason {
+	FAIL_REFUSED, FAIL_TIMEOUT, FAIL_RESET, FAIL_DNS, FAIL_HTTP_4XX,
+	FAIL_HTTP_5XX, FAIL_EXPECT, FAIL_EXTRACT, FAIL_FD, FAIL_TLS, FAIL_OTHER,
+	FAIL_MAX
+};
+extern const char *const fail_names[FAIL_MAX]; /* "refused", "timeout", ... */
+
+/*
+ * session.c: one transaction execution (open model) or one user's session
+ * (closed model): ${var} values from feeds and extract rules, and a cookie
+ * jar kept through libcurl's cookie engine.  A NULL session is allowed for
+ * steps that use no variables (plain targets): no cookies are kept.
+ */
+struct session;
+struct curl_slist;
+struct session *session_new(uint64_t seed);
+void session_free(struct session *);
+/* start a transaction: takes a feed row if the transaction has a feed and
+ * the session holds none for that feed yet; extracted values are kept */
+void session_begin(struct session *, const struct transaction *);
+/* render the step into the easy handle; 0, or -1 with *why (malloc'd) */
+int session_prepare(struct session *, const struct step *, void *easy,
+    struct curl_slist **hdrs, char **why);
+/* after the transfer: keep cookies, run extract and expect rules.
+ * Returns -1 (ok) or a fail_reason with *why (malloc'd) */
+int session_check(struct session *, const struct step *, void *easy,
+    long status, const char *body, size_t blen, const char *hdrs, size_t hlen,
+    char **why);
+/* does this step need the response body / headers kept? */
+int session_wants_body(const struct step *);
+int session_wants_headers(const struct step *);
+/* conf.c uses this to validate ${var} names at load time */
+int session_template_vars(const char *tmpl, void (*cb)(void *, const char *, size_t), void *arg);
+
+/*
+ * sut.c: arrival-sut, the reference queueing network.  Runs on its own
+ * thread and event base; sut_truth() may be called from any thread.
+ */
+#define SUT_MAX_STATIONS 16
+struct sut_conf {
+	int nstations;
+	double demand[SUT_MAX_STATIONS]; /* mean service demand, seconds */
+	int deterministic;               /* -e det */
+	uint64_t seed;
+	const char *log_path;            /* per-request log, NULL = none */
+	double p_5xx, p_reset, p_hang;   /* injected faults, probabilities */
+};
+struct sut_truth {
+	uint64_t arrivals, completions;
+	double elapsed;                  /* seconds since start or reset */
+	double Q, X, R;                  /* time-averaged number in system, throughput, mean response */
+	int nstations;
+	double U[SUT_MAX_STATIONS], Qk[SUT_MAX_STATIONS];
+	double err_p50, err_p99, err_max; /* timing error, seconds: reply time - computed departure */
+};
+struct sut;
+struct sut *sut_spawn(const char *addr, int port, const struct sut_conf *, char **err);
+int sut_port(const struct sut *);
+void sut_truth(struct sut *, struct sut_truth *);
+void sut_reset(struct sut *);
+void sut_stop(struct sut *);  /* stops the thread and frees */
+int sut_parse_demands(const char *, struct sut_conf *, char **err);
+
+/* notify.c: sd_notify, watchdog, socket activation; no-ops without systemd */
+struct event_base;
+void notify_init(struct event_base *);
+void notify_fini(void);
+void notify_ready(void);
+void notify_reloading(void);
+void notify_stopping(void);
+void notify_status(const char *, ...) ARRIVALD_PRINTF(1, 2);
+int notify_listen_fd(void); /* the activated control socket, or -1 */
+
+/* report.c: report.html from a run directory's files */
+int report_write(const char *rundir, char **err);
+
+/* logprofile.c: arrivalctl profile-from-log */
+int logprofile_main(int argc, char **argv);
+
+/* ctl.c: the control socket server, on the main event base */
+struct ctl_client;
+struct ctl_request;
+typedef void (*ctl_handler)(struct ctl_client *, const struct ctl_request *);
+/* activated_fd >= 0: a listening socket from systemd, used as it is */
+int ctl_init(struct event_base *, const char *path, unsigned mode,
+    int activated_fd, ctl_handler, char **err);
+void ctl_fini(void);
+void ctl_reply(struct ctl_client *, const char *json); /* one object, no newline */
+void ctl_reply_error(struct ctl_client *, const char *msg);
+/* stream line() every interval to this client until it goes */
+void ctl_watch(struct ctl_client *, double interval, char *(*line)(void));
+
+#endif /* ARRIVALD_H */
