@@ -141,7 +141,7 @@ void hist_write_hgrm(const struct hist *, FILE *, int ticks_per_half);
  * errors as "FILE:LINE: message" lines.
  */
 enum model { MODEL_OPEN, MODEL_CLOSED };
-enum feed_order { FEED_SEQUENTIAL, FEED_RANDOM, FEED_ONCE };
+enum feed_order { FEED_SEQUENTIAL, FEED_RANDOM };
 
 struct feed {
 	char *file;
@@ -236,6 +236,10 @@ struct conf {
 };
 
 struct conf *conf_new_defaults(void);
+/* calls cb(arg, name, len) for every ${name} in tmpl; -1 if malformed */
+int conf_template_vars(const char *tmpl, void (*cb)(void *, const char *, size_t), void *arg);
+/* every key the parser accepts, as "section.key" (targets.*, steps.* too) */
+extern const char *const conf_keys[];
 /* NULL on error; errors appended to *errs as "FILE:LINE: msg\n" lines */
 struct conf *conf_load(const char *path, char **errs);
 void conf_free(struct conf *);
@@ -275,8 +279,6 @@ int session_check(struct session *, const struct step *, void *easy,
 /* does this step need the response body / headers kept? */
 int session_wants_body(const struct step *);
 int session_wants_headers(const struct step *);
-/* conf.c uses this to validate ${var} names at load time */
-int session_template_vars(const char *tmpl, void (*cb)(void *, const char *, size_t), void *arg);
 
 /*
  * sut.c: arrival-sut, the reference queueing network.  Runs on its own
