@@ -1,1 +1,90 @@
+/*
+ * arrival.c: one arrival stream on an absolute schedule.
+ *
+ * The k-th arrival's intended time comes from the schedule, never from
+ * when the previous request went out, so a late timer never lowers the
+ * rate.  A stream with share s of the fleet rate lambda(t) is the time
+ * change of a unit-rate process: the next arrival is where the
+ * integrated fleet rate from t_ref reaches `remaining`, with remaining
+ * drawn as E / s (E ~ Exp(1) for Poisson, E = 1 for constant spacing).
+ *
+ * When the rate changes at `now`, the mass already used since t_ref is
+ * taken off `remaining` under the old rate and the rest is placed under
+ * the new one.  For Poisson the rest is again Exp-distributed (memory-
+ * lessness), so the process stays an exact non-homogeneous Poisson
+ * process: a step takes effect from the next arrival, never after a
+ * stale long gap drawn at the old rate.  For constant spacing the phase
+ * is kept, so the stream stays evenly spaced in integrated rate.
+ */
+#include <math.h>
+
 #include "arrivald.h"
+
+static double
+draw(struct arrival *a)
+{
+	double e = a->kind == ARRIVALS_POISSON ? rng_exp(&a->rng) : 1.0;
+
+	return e / a->share;
+}
+
+void
+arrival_init(struct arrival *a, enum arrivals kind, double share, double phase,
+    uint64_t seed, uint64_t stream, const struct ratefn *f, double start)
+{
+	rng_seed(&a->rng, seed, stream);
+	a->kind = kind;
+	a->share = share > 0 ? share : 1;
+	a->t_ref = start;
+	if (kind == ARRIVALS_CONSTANT)
+		/* phase in (0, 1]: streams i of K start at (i + 1) / K of a gap */
+		a->remaining = (phase > 0 ? phase : 1.0) / a->share;
+	else
+		a->remaining = draw(a);
+	a->t_next = ratefn_solve(f, a->t_ref, a->remaining);
+}
+
+double
+arrival_peek(const struct arrival *a)
+{
+	return a->t_next;
+}
+
+double
+arrival_take(struct arrival *a, const struct ratefn *f)
+{
+	double t = a->t_next;
+
+	a->t_ref = t;
+	a->remaining = draw(a);
+	a->t_next = ratefn_solve(f, t, a->remaining);
+	return t;
+}
+
+void
+arrival_retime(struct arrival *a, const struct ratefn *old,
+    const struct ratefn *new, double now)
+{
+	if (now > a->t_ref) {
+		a->remaining -= ratefn_integral(old, a->t_ref, now);
+		if (a->remaining < 0)
+			a->remaining = 0;
+		a->t_ref = now;
+	}
+	a->t_next = ratefn_solve(new, a->t_ref, a->remaining);
+}
+
+void
+arrival_set_kind(struct arrival *a, enum arrivals kind, const struct ratefn *f,
+    double now)
+{
+	if (kind == a->kind)
+		return;
+	arrival_retime(a, f, f, now);
+	a->kind = kind;
+	if (kind == ARRIVALS_POISSON)
+		a->remaining = draw(a);
+	else if (a->remaining > 1.0 / a->share)
+		a->remaining = 1.0 / a->share;
+	a->t_next = ratefn_solve(f, a->t_ref, a->remaining);
+}

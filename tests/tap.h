@@ -7,7 +7,7 @@
 
 static int tap_n, tap_failed;
 
-static void __attribute__((format(printf, 2, 3)))
+static void __attribute__((format(printf, 2, 3), unused))
 ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -23,7 +23,7 @@ ok(int cond, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void __attribute__((format(printf, 1, 2)))
+static void __attribute__((format(printf, 1, 2), unused))
 diag(const char *fmt, ...)
 {
 	va_list ap;
@@ -35,7 +35,7 @@ diag(const char *fmt, ...)
 	printf("\n");
 }
 
-static int
+static int __attribute__((unused))
 done_testing(void)
 {
 	printf("1..%d\n", tap_n);

@@ -1,0 +1,309 @@
+/*
+ * test-arrival.c: the random streams, the rate function and the arrival
+ * process, checked statistically with fixed seeds.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrivald.h"
+#include "tap.h"
+
+
+static int
+cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Kolmogorov-Smirnov distance of a sample against Exp(rate) */
+static double
+ks_exp(double *x, int n, double rate)
+{
+	double d = 0, f, lo, hi;
+	int i;
+
+	qsort(x, n, sizeof *x, cmp);
+	for (i = 0; i < n; i++) {
+		f = 1 - exp(-rate * x[i]);
+		lo = f - (double)i / n;
+		hi = (double)(i + 1) / n - f;
+		if (lo > d)
+			d = lo;
+		if (hi > d)
+			d = hi;
+	}
+	return d;
+}
+
+static void
+test_rng(void)
+{
+	struct rng a, b;
+	double sum = 0, u;
+	int i, same = 1, lo = 0;
+	uint64_t c[10] = { 0 };
+
+	rng_seed(&a, 42, 0);
+	rng_seed(&b, 42, 0);
+	for (i = 0; i < 1000; i++)
+		same &= rng_next(&a) == rng_next(&b);
+	ok(same, "same seed and stream, same numbers");
+	rng_seed(&b, 42, 1);
+	ok(rng_next(&a) != rng_next(&b), "another stream, other numbers");
+	for (i = 0; i < 1000000; i++) {
+		u = rng_uniform(&a);
+		lo |= u < 0 || u >= 1;
+		sum += u;
+		c[rng_below(&a, 10)]++;
+	}
+	ok(!lo, "uniform stays in [0, 1)");
+	/* mean of 1e6 U(0,1): sd 0.000289, allow 6 sd */
+	ok(fabs(sum / 1e6 - 0.5) < 6 * 0.000289, "uniform mean %.5f", sum / 1e6);
+	{
+		double chi = 0;
+
+		for (i = 0; i < 10; i++)
+			chi += (c[i] - 1e5) * (c[i] - 1e5) / 1e5;
+		/* chi-square, 9 dof: P(> 33.7) = 1e-4 */
+		ok(chi < 33.7, "rng_below uniform over 10 values (chi2 %.1f)", chi);
+	}
+}
+
+static void
+test_ratefn(void)
+{
+	struct ratefn f, g;
+	double t, m, back;
+	struct rng r;
+	int i, bad = 0;
+
+	ratefn_const(&f, 100);
+	ok(fabs(ratefn_integral(&f, 3, 5) - 200) < 1e-9, "constant integral");
+	ok(fabs(ratefn_solve(&f, 3, 50) - 3.5) < 1e-12, "constant solve");
+	ratefn_free(&f);
+
+	ratefn_ramp(&f, 10, 100, 20, 300);
+	ok(fabs(ratefn_eval(&f, 15) - 200) < 1e-9, "ramp midpoint rate");
+	ok(fabs(ratefn_integral(&f, 10, 20) - 2000) < 1e-9, "ramp integral");
+	ok(fabs(ratefn_integral(&f, 0, 30) - (1000 + 2000 + 3000)) < 1e-9,
+	    "integral before, through and after a ramp");
+	rng_seed(&r, 1, 1);
+	for (i = 0; i < 10000; i++) {
+		t = rng_uniform(&r) * 40 - 5;
+		m = rng_uniform(&r) * 5000;
+		back = ratefn_integral(&f, t, ratefn_solve(&f, t, m));
+		bad += fabs(back - m) > 1e-6 * (1 + m);
+	}
+	ok(bad == 0, "solve inverts the integral on a ramp (%d misses)", bad);
+	ratefn_free(&f);
+
+	/* a looping profile: 0 -> 10 -> 0 over 2 s */
+	g.n = 3;
+	g.t = xcalloc(3, sizeof *g.t);
+	g.r = xcalloc(3, sizeof *g.r);
+	g.t[0] = 0, g.t[1] = 1, g.t[2] = 2;
+	g.r[0] = 0, g.r[1] = 10, g.r[2] = 0;
+	g.end = RATEFN_LOOP;
+	ok(fabs(ratefn_eval(&g, 5.5) - 5) < 1e-9, "loop repeats the shape");
+	ok(fabs(ratefn_integral(&g, 0, 100) - 500) < 1e-6, "loop integral");
+	bad = 0;
+	for (i = 0; i < 10000; i++) {
+		t = rng_uniform(&r) * 50;
+		m = rng_uniform(&r) * 300;
+		back = ratefn_integral(&g, t, ratefn_solve(&g, t, m));
+		bad += fabs(back - m) > 1e-6 * (1 + m);
+	}
+	ok(bad == 0, "solve inverts the integral on a loop (%d misses)", bad);
+	g.end = RATEFN_STOP;
+	ok(isinf(ratefn_solve(&g, 1, 6)), "a stopped profile never reaches more mass");
+	ok(ratefn_eval(&g, 3) == 0, "a stopped profile has rate 0 after its end");
+	g.end = RATEFN_HOLD;
+	g.r[2] = 4;
+	ok(fabs(ratefn_solve(&g, 2, 8) - 4) < 1e-12, "hold keeps the last rate");
+	ratefn_free(&g);
+}
+
+static void
+test_poisson(void)
+{
+	enum { N = 200000 };
+	struct arrival a, b;
+	struct ratefn f;
+	double *gaps = xcalloc(N, sizeof *gaps), prev = 0, t, sum = 0, d;
+	int i, same = 1;
+
+	ratefn_const(&f, 1000);
+	arrival_init(&a, ARRIVALS_POISSON, 1, 0, 7, 0, &f, 0);
+	arrival_init(&b, ARRIVALS_POISSON, 1, 0, 7, 0, &f, 0);
+	for (i = 0; i < N; i++) {
+		t = arrival_take(&a, &f);
+		same &= t == arrival_take(&b, &f);
+		gaps[i] = t - prev;
+		sum += gaps[i];
+		prev = t;
+	}
+	ok(same, "same seed, same schedule");
+	/* mean gap 1 ms; sd of the mean 1 ms / sqrt(N); allow 5 sd */
+	ok(fabs(sum / N - 0.001) < 5 * 0.001 / sqrt(N), "mean gap %.6f s", sum / N);
+	d = ks_exp(gaps, N, 1000);
+	/* KS critical value at alpha = 1e-4: 2.15 / sqrt(N) = 0.0048 */
+	ok(d < 2.15 / sqrt(N), "gaps are Exp(1000): KS distance %.5f", d);
+
+	/* 4 streams of share 1/4 superpose to one Poisson stream */
+	{
+		struct arrival s[4];
+		double next[4], last = 0;
+		int k, j;
+
+		for (k = 0; k < 4; k++) {
+			arrival_init(&s[k], ARRIVALS_POISSON, 0.25, 0, 7, k, &f, 0);
+			next[k] = arrival_take(&s[k], &f);
+		}
+		for (i = 0; i < N; i++) {
+			for (j = 0, k = 1; k < 4; k++)
+				if (next[k] < next[j])
+					j = k;
+			gaps[i] = next[j] - last;
+			last = next[j];
+			next[j] = arrival_take(&s[j], &f);
+		}
+		d = ks_exp(gaps, N, 1000);
+		ok(d < 2.15 / sqrt(N), "four quarter streams merge to Exp(1000) gaps: KS %.5f", d);
+	}
+	ratefn_free(&f);
+	free(gaps);
+}
+
+static void
+test_constant(void)
+{
+	struct arrival s[3];
+	struct ratefn f;
+	double all[300], prev;
+	int i, k, n = 0, even = 1;
+
+	ratefn_const(&f, 300);
+	arrival_init(&s[0], ARRIVALS_CONSTANT, 1, 1, 1, 0, &f, 0);
+	prev = 0;
+	for (i = 0; i < 1000; i++) {
+		double t = arrival_take(&s[0], &f);
+
+		even &= fabs(t - prev - 1.0 / 300) < 1e-9;
+		prev = t;
+	}
+	ok(even, "constant spacing is exact");
+	/* three phase-offset shards merge into an evenly spaced stream */
+	for (k = 0; k < 3; k++) {
+		arrival_init(&s[k], ARRIVALS_CONSTANT, 1.0 / 3, (k + 1) / 3.0, 1, k, &f, 0);
+		for (i = 0; i < 100; i++)
+			all[n++] = arrival_take(&s[k], &f);
+	}
+	qsort(all, n, sizeof *all, cmp);
+	for (i = 1; i < n; i++)
+		even &= fabs(all[i] - all[i - 1] - 1.0 / 300) < 1e-9;
+	ok(even && fabs(all[0] - 1.0 / 300) < 1e-9, "phase-offset shards interleave evenly");
+	ratefn_free(&f);
+}
+
+/* counts per second follow a linear ramp, and a step takes effect at once */
+static void
+test_changes(void)
+{
+	struct arrival a;
+	struct ratefn lo, hi, ramp;
+	double t, chi = 0, expect;
+	int i, counts[20] = { 0 }, n_after = 0;
+
+	ratefn_ramp(&ramp, 0, 1000, 20, 5000);
+	arrival_init(&a, ARRIVALS_POISSON, 1, 0, 3, 0, &ramp, 0);
+	while ((t = arrival_take(&a, &ramp)) < 20)
+		counts[(int)t]++;
+	for (i = 0; i < 20; i++) {
+		expect = ratefn_integral(&ramp, i, i + 1);
+		chi += (counts[i] - expect) * (counts[i] - expect) / expect;
+	}
+	/* chi-square with 20 dof: P(> 52.4) = 1e-4 */
+	ok(chi < 52.4, "counts per second follow the ramp (chi2 %.1f)", chi);
+
+	/* at rate 0.01/s the first gap is ~100 s; raising the rate to 1000/s
+	 * at t = 1 must bring the next arrival within ms, not after the gap */
+	ratefn_const(&lo, 0.01);
+	ratefn_const(&hi, 1000);
+	arrival_init(&a, ARRIVALS_POISSON, 1, 0, 11, 0, &lo, 0);
+	while (arrival_peek(&a) < 1)
+		arrival_take(&a, &lo);
+	arrival_retime(&a, &lo, &hi, 1);
+	ok(arrival_peek(&a) - 1 < 0.02, "a step up takes effect from the next arrival (%.4f s)",
+	    arrival_peek(&a) - 1);
+	while (arrival_take(&a, &hi) < 11)
+		n_after++;
+	/* 10 s at 1000/s: 10000, sd 100; allow 4.4 sd */
+	ok(abs(n_after - 10000) < 440, "rate after the step: %d in 10 s", n_after);
+	ratefn_free(&lo);
+	ratefn_free(&hi);
+	ratefn_free(&ramp);
+}
+
+static void
+test_hist(void)
+{
+	static struct hist h, h2;
+	struct rng r;
+	int i, bad = 0;
+	int64_t v, p;
+	double exact;
+
+	hist_reset(&h);
+	for (v = 0; v < 5000000; v += 7) {
+		int idx = hist_index(v);
+
+		bad += hist_value_at(idx) > v || hist_highest_equiv(v) < v ||
+		    (v >= 2048 && (double)(hist_highest_equiv(v) - hist_value_at(idx)) / v > 1.0 / 1024);
+	}
+	ok(bad == 0, "slots hold their values to 3 significant digits (%d bad)", bad);
+	ok(hist_index(HIST_MAX_US) < HIST_LEN, "an hour fits");
+	rng_seed(&r, 5, 5);
+	for (i = 0; i < 100000; i++)
+		hist_record(&h, (int64_t)(rng_exp(&r) * 2000)); /* mean 2 ms */
+	/* Exp(mean 2 ms): p99 = 2000 * ln(100) = 9210 us, sample sd ~ 1% */
+	exact = 2000 * log(100);
+	p = hist_percentile(&h, 99);
+	ok(fabs(p - exact) / exact < 0.05, "p99 of Exp(2 ms) is %lld us (theory %.0f)", (long long)p, exact);
+	p = hist_percentile(&h, 50);
+	ok(fabs(p - 2000 * log(2)) / (2000 * log(2)) < 0.03, "p50 %lld us", (long long)p);
+	ok(hist_percentile(&h, 100) == (int64_t)h.max_us, "p100 is the max");
+	memcpy(&h2, &h, sizeof h);
+	for (i = 0; i < 1000; i++)
+		hist_record(&h2, 1000000);
+	hist_sub(&h2, &h);
+	ok(h2.total == 1000 && hist_percentile(&h2, 50) >= 1000000 &&
+	    hist_percentile(&h2, 50) <= 1001000 && h2.min_us >= 999000,
+	    "a later copy minus an earlier one is what happened in between");
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		hist_write_hgrm(&h, f, 5);
+		fclose(f);
+		ok(strstr(buf, "Value     Percentile TotalCount 1/(1-Percentile)") != NULL &&
+		    strstr(buf, "#[Max     =") != NULL && strstr(buf, "1.000000000000") != NULL,
+		    "hgrm output has HdrHistogram's header, footer and the 100%% line");
+		free(buf);
+	}
+}
+
+int
+main(void)
+{
+	test_rng();
+	test_ratefn();
+	test_poisson();
+	test_constant();
+	test_changes();
+	test_hist();
+	return done_testing();
+}
