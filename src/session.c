@@ -722,12 +722,15 @@ extract_one(struct session *s, const struct step *st, const struct extract *x,
 		break;
 	}
 	if (v == NULL) {
-		xasprintf(why, "step \"%s\": extract ${%s}: %s \"%s\" not found "
-		    "in the response%s", st->name, x->var,
-		    x->kind == EXTRACT_REGEX ? "no match for regex" :
-		    x->kind == EXTRACT_FORM_FIELD ? "form field" : "header",
-		    x->pattern, x->kind == EXTRACT_REGEX && x->from_header ?
-		    " headers" : "");
+		if (x->kind == EXTRACT_REGEX)
+			xasprintf(why, "step \"%s\": extract ${%s}: regex \"%s\" "
+			    "does not match the response %s", st->name, x->var,
+			    x->pattern, x->from_header ? "headers" : "body");
+		else
+			xasprintf(why, "step \"%s\": extract ${%s}: %s \"%s\" "
+			    "not in the response", st->name, x->var,
+			    x->kind == EXTRACT_FORM_FIELD ? "form field" :
+			    "header", x->pattern);
 		return FAIL_EXTRACT;
 	}
 	if (s != NULL)
