@@ -15,6 +15,7 @@
 #include "config.h"
 #endif
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -256,6 +257,73 @@ enum fail_reason {
 extern const char *const fail_names[FAIL_MAX]; /* "refused", "timeout", ... */
 
 /*
+ * stats.c: what the workers measure, and the estimates made of it.
+ * Workers only add to cumulative counters (O(1) per request, under the
+ * worker's own lock).  The main thread sums the workers into snapshots;
+ * a window or an interval is a snapshot minus an earlier one.
+ */
+#define STATS_TIMERS_MAX 256
+#define STATS_SLICES 10       /* the window moves in steps of window / 10 */
+struct timer_cum {
+	uint64_t sent, completed, failed;
+	struct hist resp;
+};
+struct stats_cum {
+	int64_t at;               /* when taken, ns */
+	uint64_t sent, completed, failed, dropped;
+	uint64_t fail[FAIL_MAX];
+	int64_t in_flight;
+	double area;              /* integral of in_flight dt, request-seconds */
+	double resp_sum;          /* seconds, completed requests */
+	struct hist resp, lag;
+};
+struct stats {                /* one per worker */
+	pthread_mutex_t lock;
+	int64_t last_change;
+	struct stats_cum cum;
+	struct timer_cum *timers[STATS_TIMERS_MAX];
+};
+/* the estimates over a span: a window, an interval, or the whole run */
+struct stats_view {
+	double span;              /* seconds covered */
+	double lambda, X, Q, R;   /* R < 0: none completed */
+	double p50, p90, p99, p999, max, mean; /* seconds */
+	double lag_p50, lag_p99, lag_max;
+	uint64_t sent, completed, failed, dropped;  /* cumulative */
+	uint64_t fail[FAIL_MAX];                    /* cumulative */
+	int64_t in_flight;
+};
+/* what the engine adds to the measured view */
+struct engine_view {
+	const char *model, *arrivals, *state, *shard;
+	double rate_target, duration, uptime, window;
+	int closed;
+	double N, Z, scale;
+	int autoscale, autoscale_limited;
+	const char *profile_file; /* NULL: no profile */
+	double profile_position, profile_rate;
+};
+enum stat_kind { STAT_NUM, STAT_NULL, STAT_STR, STAT_COUNT, STAT_BOOL };
+typedef void (*stats_emit_cb)(void *, const char *, enum stat_kind, double, const char *);
+
+void stats_init(struct stats *);
+void stats_fini(struct stats *);
+void stats_started(struct stats *, int64_t now);
+void stats_finished(struct stats *, int64_t now, int64_t intended, int reason);
+void stats_dropped(struct stats *);
+void stats_lag(struct stats *, int64_t lag_ns);
+void stats_timer(struct stats *, int timer, int64_t now, int64_t intended, int reason, int started);
+/* main thread */
+int stats_timer_id(const char *name);       /* register or look up a name */
+const char *stats_timer_name(int);
+int stats_timer_count(void);
+void stats_collect(struct stats **, int n, int64_t now, struct stats_cum *out);
+void stats_collect_timers(struct stats **, int n, struct timer_cum *out /* [count] */);
+void stats_diff(const struct stats_cum *now, const struct stats_cum *then, struct stats_view *);
+void stats_emit(const struct stats_view *, const struct engine_view *, stats_emit_cb, void *);
+extern const char *const stats_fields[];     /* every field stats_emit gives, in order */
+
+/*
  * session.c: one transaction execution (open model) or one user's session
  * (closed model): ${var} values from feeds and extract rules, and a cookie
  * jar kept through libcurl's cookie engine.  A NULL session is allowed for
@@ -279,6 +347,8 @@ int session_check(struct session *, const struct step *, void *easy,
 /* does this step need the response body / headers kept? */
 int session_wants_body(const struct step *);
 int session_wants_headers(const struct step *);
+/* frees the compiled-regex cache shared by all sessions; at exit */
+void session_fini(void);
 
 /*
  * sut.c: arrival-sut, the reference queueing network.  Runs on its own
@@ -321,6 +391,116 @@ void notify_stopping(void);
 void notify_status(const char *, ...) ARRIVALD_PRINTF(1, 2);
 int notify_listen_fd(void); /* the activated control socket, or -1 */
 
+/*
+ * http.c: libcurl's multi_socket interface on a worker's event base (the
+ * hiperfifo pattern).  Completions are delivered to done(arg, easy,
+ * result) outside libcurl's callbacks.
+ */
+struct http;
+typedef void (*http_done_fn)(void *arg, void *easy, int result);
+struct http *http_new(struct event_base *, http_done_fn, void *arg);
+void http_free(struct http *);
+int http_add(struct http *, void *easy);   /* 0, or -1 (counted as failed) */
+void http_remove(struct http *, void *easy);
+void http_kick(struct http *);             /* let libcurl act on new handles now */
+int http_fail_reason(int curlcode, long oserrno);
+
+/*
+ * users.c: closed-model users, kept compact: a user is one state byte
+ * (and a session pointer only when the transactions need sessions);
+ * a thinking user is also one 16-byte entry in a heap of deadlines that
+ * drives a single timer.  No curl handle and no event per user.
+ */
+enum user_state { USER_GONE, USER_IDLE, USER_BUSY };
+struct deadline {
+	int64_t at;
+	uint32_t user;
+};
+struct users {
+	uint64_t n;                /* active: users with index < n */
+	uint64_t cap;              /* state entries allocated */
+	uint8_t *state;
+	struct session **sessions; /* NULL unless sessions are needed */
+	struct deadline *heap;
+	size_t len, hcap;
+};
+void users_init(struct users *);
+void users_fini(struct users *);
+void users_reserve(struct users *, uint64_t n, int sessions);
+void users_push(struct users *, uint32_t user, int64_t at);
+int users_peek(const struct users *, int64_t *at);
+uint32_t users_pop(struct users *, int64_t *at);
+/* remaining thinks scaled by factor from now; all shifted by delta */
+void users_stretch(struct users *, int64_t now, double factor);
+void users_shift(struct users *, int64_t delta);
+void users_clear(struct users *);  /* forget every deadline */
+size_t users_bytes(const struct users *);
+
+/*
+ * engine.c: the workers (one thread, event base, multi handle and random
+ * stream each) and the control state they follow.  The main thread
+ * changes the control state; each worker reconciles itself to it.
+ */
+struct engine_settings {
+	enum model model;
+	enum arrivals arrivals;
+	int paused;
+	double N0, scale;          /* closed: N = scale * N0 */
+	int autoscale, autoscale_limited;
+};
+int engine_init(struct conf *, int64_t epoch, uint64_t seed, char **err); /* takes the conf */
+void engine_start(void);
+void engine_set_rate(double rate, double over);
+void engine_set_arrivals(enum arrivals);
+void engine_set_model(enum model);
+int engine_set_users(uint64_t n, double think, char **err);
+void engine_set_autoscale(int on);
+void engine_set_scale(double k, int limited);
+void engine_pause(int paused);
+void engine_set_profile(const struct ratefn *, const char *file); /* NULL: off */
+void engine_reload(struct conf *);   /* takes the conf */
+void engine_stop(void);              /* no new arrivals */
+int64_t engine_in_flight(void);
+void engine_join(void);              /* end the worker loops and join them */
+void engine_fini(void);
+void engine_view(struct engine_view *, double now_s);
+void engine_settings(struct engine_settings *);
+struct stats **engine_stats(int *n);
+const struct conf *engine_conf(void); /* main thread only */
+double engine_rate_now(double now_s);
+double engine_profile_position(double now_s, const char **file);
+
+/* results.c: the files of a run; every write failure is logged, never fatal */
+struct results_meta {
+	const char *run_id, *version, *shard;
+	double started_wall;
+	uint64_t seed;
+	const struct conf *conf;
+};
+int results_open(const char *dir, const struct results_meta *, char **err);
+void results_interval(double t, const struct stats_view *, const struct engine_view *,
+    const struct timer_cum *timers, int ntimers);
+void results_close(double t_end, const struct stats_view *total, const struct stats_cum *cum,
+    const struct engine_view *, const struct timer_cum *timers, int ntimers);
+const char *results_path(void);   /* the run directory, or NULL */
+char *results_config_json(const struct conf *); /* malloc'd; secrets redacted */
+
+/* metrics.c: Prometheus text exposition on metrics.listen */
+typedef void (*metrics_view_fn)(struct stats_view *, struct engine_view *, struct hist *);
+int metrics_init(struct event_base *, const char *listen, metrics_view_fn, char **err);
+void metrics_fini(void);
+char *metrics_text(const struct stats_view *, const struct engine_view *, const struct hist *);
+
+/* daemon.c: the daemon's life, from config to results */
+struct daemon_opts {
+	const char *config;
+	const char *socket;
+	const char *results;
+	double duration;           /* < 0: not given */
+	int demo, check, debug;
+};
+int daemon_main(const struct daemon_opts *);
+
 /* report.c: report.html from a run directory's files */
 int report_write(const char *rundir, char **err);
 
@@ -339,5 +519,7 @@ void ctl_reply(struct ctl_client *, const char *json); /* one object, no newline
 void ctl_reply_error(struct ctl_client *, const char *msg);
 /* stream line() every interval to this client until it goes */
 void ctl_watch(struct ctl_client *, double interval, char *(*line)(void));
+/* the reply to "help": {"ok": true, "commands": [{"syntax", "description"}]}, malloc'd */
+char *ctl_help_json(void);
 
 #endif /* ARRIVALD_H */

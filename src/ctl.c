@@ -548,6 +548,29 @@ ctl_init(struct event_base *b, const char *p, unsigned mode, int activated_fd,
 	return 0;
 }
 
+char *
+ctl_help_json(void)
+{
+	json_t *o = json_object(), *cmds = json_array();
+	char *s;
+	int i;
+
+	for (i = 0; ctl_help[i] != NULL; i++) {
+		const char *tab = strchr(ctl_help[i], '\t');
+		char *syntax = xstrndup(ctl_help[i], (size_t)(tab - ctl_help[i]));
+
+		json_array_append_new(cmds, json_pack("{s:s, s:s}", "syntax",
+		    syntax, "description", tab + 1));
+		free(syntax);
+	}
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "commands", cmds);
+	if ((s = json_dumps(o, JSON_COMPACT)) == NULL)
+		fatal("json_dumps: out of memory");
+	json_decref(o);
+	return s;
+}
+
 void
 ctl_fini(void)
 {
