@@ -43,7 +43,7 @@ high(int fd)
 	return h;
 }
 
-static uint64_t
+static uint64_t __attribute__((unused))
 mono_usec(void)
 {
 	struct timespec ts;
