@@ -1252,6 +1252,7 @@ profile_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 {
 	const char *pfx = "profile", *file = NULL, *end = NULL;
 	int loop = 0, have_loop, nerr = ld->nerr;
+	char *perrs = NULL, *line, *nl;
 
 	check_keys(ld, g, pfx, profile_keys);
 	if (get_str(ld, g, pfx, "file", &file) == 0)
@@ -1292,8 +1293,19 @@ profile_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 		return;
 	cf->profile_file = resolve(ld, file);
 	if (profile_load(cf->profile_file, cf->profile_speed, cf->profile_scale,
-	    cf->profile_end, &cf->profile, ld->errs) == -1)
-		ld->nerr++;
+	    cf->profile_end, &cf->profile, &perrs) == -1) {
+		/* the CSV's own FILE:LINE, behind the setting that named it */
+		for (line = perrs; line != NULL && *line != '\0'; line = nl + 1) {
+			nl = strchr(line, '\n');
+			if (nl == NULL)
+				nl = line + strlen(line) - 1;
+			err(ld, at(g, "file"), "profile.file: %.*s",
+			    (int)(nl - line + (*nl != '\n')), line);
+		}
+		if (perrs == NULL)
+			err(ld, at(g, "file"), "profile.file: cannot load");
+		free(perrs);
+	}
 }
 
 static void
