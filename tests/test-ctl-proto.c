@@ -2,7 +2,9 @@
  * test-ctl-proto.c: ctl_parse() against every command of the control
  * table, every class of error with its message, and the help list.
  */
+#include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl-proto.h"
@@ -251,11 +253,66 @@ help(void)
 	ok(ctl_help[CTL_NCMDS] == NULL, "help list NULL-terminated");
 }
 
+/* lower case, no white space: how a syntax compares with its rendering */
+static void
+squeeze(char *s)
+{
+	char *o = s;
+
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n')
+			*o++ = (char)tolower((unsigned char)*s);
+	*o = '\0';
+}
+
+/* every command's syntax appears in the rendered arrivalctl(1) */
+static void
+manual(void)
+{
+	const char *top = getenv("top_srcdir");
+	char cmd[1024], *page = NULL;
+	size_t size = 0, n = 0;
+	FILE *f;
+	int i;
+
+	if (top == NULL) {
+		diag("top_srcdir not set: manual not checked");
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "mandoc -Tascii '%s/man/arrivalctl.1' | col -b", top);
+	if ((f = popen(cmd, "r")) == NULL) {
+		ok(0, "render arrivalctl.1");
+		return;
+	}
+	for (;;) {
+		if (size - n < 4096)
+			page = realloc(page, size = size * 2 + 8192);
+		size_t r = fread(page + n, 1, size - n - 1, f);
+		if (r == 0)
+			break;
+		n += r;
+	}
+	page[n] = '\0';
+	ok(pclose(f) == 0 && n > 1000, "arrivalctl.1 rendered (%zu bytes)", n);
+	squeeze(page);
+	for (i = 0; i < CTL_NCMDS; i++) {
+		char syn[256];
+		const char *tab = strchr(ctl_help[i], '\t');
+
+		snprintf(syn, sizeof syn, "%.*s", (int)(tab - ctl_help[i]), ctl_help[i]);
+		squeeze(syn);
+		ok(strstr(page, syn) != NULL, "arrivalctl.1 documents \"%.*s\"",
+		    (int)(tab - ctl_help[i]), ctl_help[i]);
+	}
+	free(page);
+}
+
 int
 main(void)
 {
 	commands();
 	errors();
 	help();
+	manual();
 	return done_testing();
 }
