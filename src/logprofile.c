@@ -658,9 +658,10 @@ summary(const struct lp *lp)
 	fprintf(stderr, "%s: %" PRIu64 " lines read, %" PRIu64 " arrivals "
 	    "counted, %" PRIu64 " malformed lines skipped\n", lp->prog,
 	    lp->lines, c->arrivals, lp->malformed);
-	if (lp->format == LP_COMBINED && lp->common_only > 0)
-		fprintf(stderr, "%s: %" PRIu64 " lines are in common format "
-		    "(no referer and user agent): try --format common\n",
+	/* a hint only when it explains most of the log, not a stray line */
+	if (lp->format == LP_COMBINED && lp->common_only > c->arrivals)
+		fprintf(stderr, "%s: %" PRIu64 " of the lines are in common "
+		    "format (no referer and user agent): try --format common\n",
 		    lp->prog, lp->common_only);
 	if (c->arrivals == 0)
 		return;
@@ -780,7 +781,7 @@ logprofile_main(int argc, char **argv)
 	lp->prog = argc > 0 && argv[0] != NULL ? argv[0] : "profile-from-log";
 	lp->format = LP_COMBINED;
 	optind = 0; /* GNU: start afresh, whatever parsed argv before us */
-	while ((ch = getopt_long(argc, argv, "+i:f:o:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "i:f:o:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'i':
 			if ((interval = parse_interval(optarg)) == -1) {
