@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define NS_PER_SEC 1000000000LL
 #define NS_PER_MS 1000000LL

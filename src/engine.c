@@ -1,1 +1,1144 @@
+/*
+ * engine.c: when a request starts, and what happens when it ends.
+ *
+ * There are `workers` threads; each owns an event base, a libcurl multi
+ * handle, a pool of requests (each with its easy handle) and a random
+ * stream, and generates its share 1 / (workers * shards) of the fleet
+ * rate.  The superposition of independent Poisson streams is Poisson at
+ * the summed rate; constant streams are phase-offset so that their union
+ * is evenly spaced.
+ *
+ * The main thread owns `struct control` (under ctl_lock) and bumps its
+ * generation on every change; a worker, woken by event_active, compares
+ * generations and reconciles its own state to the control state.  Nothing
+ * else is shared but the stats, which have their own lock.
+ *
+ * Open model: arrivals come from struct arrival on an absolute schedule;
+ * above max_in_flight they wait in a bounded backlog (their latency still
+ * counted from the intended time), beyond it they are dropped and
+ * counted.  Closed model: N users think (Z), send, wait, think; Z follows
+ * the held rate, Z = N / lambda(t), and N = scale * N0.
+ *
+ * Latency is measured from each request's intended start (the schedule's
+ * time, or the user's think deadline), so coordinated omission is not
+ * possible; the lag between intended and actual send is measured too.
+ */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
 #include "arrivald.h"
+
+struct plan {
+	int refs;                 /* atomic */
+	struct conf *conf;
+	double *cum;              /* cumulative transaction weights */
+	uint8_t *sessions;        /* per transaction: needs a session */
+	int any_sessions;
+};
+
+struct control {
+	uint64_t gen;
+	struct plan *plan;
+	struct ratefn rate;       /* fleet rate, seconds since epoch */
+	char *profile_file;       /* the rate is this profile */
+	double profile_start;
+	enum model model;
+	enum arrivals arrivals;
+	int paused, stopping, quit;
+	double N0, scale;
+	int autoscale, autoscale_limited;
+};
+
+struct worker;
+
+struct request {
+	struct worker *w;
+	CURL *easy;
+	struct plan *plan;
+	const struct transaction *txn;
+	int step;
+	int64_t t_txn;            /* intended start of the transaction */
+	int64_t intended;         /* intended start of this step */
+	uint32_t user;            /* closed model, else UINT32_MAX */
+	struct session *session;
+	int own_session;
+	struct curl_slist *hdrs;
+	char *body, *head;
+	size_t blen, bcap, hlen, hcap;
+	size_t limit;
+	int want_body, want_head;
+	struct event *pause_ev;
+	struct request *next;     /* free list */
+	struct request *all;      /* every request of the worker */
+};
+
+struct worker {
+	int id;
+	uint64_t stream;          /* global index among workers * shards */
+	double share;
+	pthread_t thread;
+	struct event_base *base;
+	struct http *http;
+	struct event *wake, *arr_ev, *users_ev;
+	struct stats stats;
+	struct rng rng;
+
+	uint64_t gen;
+	struct plan *plan;
+	struct ratefn rate;
+	enum model model;
+	enum arrivals arrivals;
+	int paused, stopping, quit;
+	int64_t paused_at;
+	double N0, scale;
+
+	struct arrival arr;
+	uint64_t max_in_flight, backlog_cap;
+	int64_t *backlog;
+	size_t bl_head, bl_len;
+	int64_t in_flight;        /* transactions outstanding */
+
+	struct users users;
+	uint64_t n_users;         /* this worker's part of N */
+
+	struct request *free_reqs;
+	struct request *all_reqs;
+	int nreqs;
+	int started;              /* reconciled once */
+};
+
+static struct {
+	int n;
+	struct worker *w;
+	struct stats **stats;
+	pthread_mutex_t lock;
+	struct control ctl;
+	int64_t epoch;
+	uint64_t seed;
+	int shard, shards;
+} E = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void worker_reconcile(struct worker *);
+static void start_txn(struct worker *, int64_t intended, uint32_t user);
+static void start_step(struct request *);
+
+static double
+secs(int64_t ns)
+{
+	return (double)(ns - E.epoch) / NS_PER_SEC;
+}
+
+static int64_t
+nanos(double s)
+{
+	if (!isfinite(s) || s > 9e9)
+		return INT64_MAX;
+	return E.epoch + (int64_t)(s * NS_PER_SEC);
+}
+
+/* --- plans: a validated conf shared by in-flight requests --- */
+
+static int
+needs_session(const struct transaction *t)
+{
+	int i;
+
+	if (t->nsteps > 1 || t->feed != NULL)
+		return 1;
+	for (i = 0; i < t->nsteps; i++)
+		if (t->steps[i].nextract > 0)
+			return 1;
+	return 0;
+}
+
+static struct plan *
+plan_new(struct conf *cf)
+{
+	struct plan *p = xcalloc(1, sizeof *p);
+	double sum = 0;
+	char *name;
+	int i, k;
+
+	p->refs = 1;
+	p->conf = cf;
+	p->cum = xcalloc(cf->ntransactions, sizeof *p->cum);
+	p->sessions = xcalloc(cf->ntransactions, 1);
+	for (i = 0; i < cf->ntransactions; i++) {
+		struct transaction *t = &cf->transactions[i];
+
+		sum += t->weight;
+		p->cum[i] = sum;
+		p->sessions[i] = needs_session(t);
+		p->any_sessions |= p->sessions[i];
+		t->timer = stats_timer_id(t->name);
+		for (k = 0; k < t->nsteps; k++) {
+			if (t->nsteps == 1) {
+				t->steps[k].timer = -1;
+				continue;
+			}
+			xasprintf(&name, "%s/%s", t->name, t->steps[k].name);
+			t->steps[k].timer = stats_timer_id(name);
+			free(name);
+		}
+	}
+	return p;
+}
+
+static struct plan *
+plan_ref(struct plan *p)
+{
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+static void
+plan_unref(struct plan *p)
+{
+	if (p == NULL || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	conf_free(p->conf);
+	free(p->cum);
+	free(p->sessions);
+	free(p);
+}
+
+static const struct transaction *
+plan_pick(const struct plan *p, struct rng *r, int *index)
+{
+	double u = rng_uniform(r) * p->cum[p->conf->ntransactions - 1];
+	int lo = 0, hi = p->conf->ntransactions - 1, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (p->cum[mid] > u)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*index = lo;
+	return &p->conf->transactions[lo];
+}
+
+/* --- requests: pooled, each with its own easy handle --- */
+
+static size_t
+on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct request *r = arg;
+	size_t len = size * n, room;
+
+	if (!r->want_body || r->blen >= r->limit)
+		return len;
+	room = r->limit - r->blen;
+	if (len < room)
+		room = len;
+	if (r->blen + room + 1 > r->bcap) {
+		r->bcap = (r->blen + room + 1) * 2;
+		if (r->bcap > r->limit + 1)
+			r->bcap = r->limit + 1;
+		r->body = xrealloc(r->body, r->bcap);
+	}
+	memcpy(r->body + r->blen, data, room);
+	r->blen += room;
+	r->body[r->blen] = '\0';
+	return len;
+}
+
+static size_t
+on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct request *r = arg;
+	size_t len = size * n;
+
+	if (!r->want_head || r->hlen + len > 65536)
+		return len;
+	if (r->hlen + len + 1 > r->hcap) {
+		r->hcap = (r->hlen + len + 1) * 2;
+		r->head = xrealloc(r->head, r->hcap);
+	}
+	memcpy(r->head + r->hlen, data, len);
+	r->hlen += len;
+	r->head[r->hlen] = '\0';
+	return len;
+}
+
+static struct request *
+request_get(struct worker *w)
+{
+	struct request *r = w->free_reqs;
+
+	if (r != NULL) {
+		w->free_reqs = r->next;
+		return r;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->w = w;
+	if ((r->easy = curl_easy_init()) == NULL)
+		fatal("curl_easy_init failed");
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	r->all = w->all_reqs;
+	w->all_reqs = r;
+	w->nreqs++;
+	return r;
+}
+
+static void
+request_put(struct worker *w, struct request *r)
+{
+	if (r->hdrs != NULL) {
+		curl_slist_free_all(r->hdrs);
+		r->hdrs = NULL;
+	}
+	if (r->own_session && r->session != NULL)
+		session_free(r->session);
+	r->session = NULL;
+	r->own_session = 0;
+	plan_unref(r->plan);
+	r->plan = NULL;
+	r->txn = NULL;
+	/* keep buffers of a sane size for the next user */
+	if (r->bcap > 65536) {
+		free(r->body);
+		r->body = NULL;
+		r->bcap = 0;
+	}
+	r->blen = r->hlen = 0;
+	r->next = w->free_reqs;
+	w->free_reqs = r;
+}
+
+static void
+request_destroy(struct request *r)
+{
+	curl_easy_cleanup(r->easy);
+	if (r->pause_ev != NULL)
+		event_free(r->pause_ev);
+	free(r->body);
+	free(r->head);
+	free(r);
+}
+
+/* --- closed model --- */
+
+static double
+think_mean(struct worker *w, double now_s)
+{
+	double rate = ratefn_eval(&w->rate, now_s);
+
+	/* Z = N / lambda: the held N/Z follows the rate at fixed N */
+	if (rate <= 0)
+		return INFINITY;
+	return w->scale * w->N0 / rate;
+}
+
+static int64_t
+think_draw(struct worker *w, int64_t now, int first)
+{
+	double z = think_mean(w, secs(now)), t;
+
+	if (!isfinite(z))
+		return INT64_MAX;
+	if (w->arrivals == ARRIVALS_POISSON)
+		t = z * rng_exp(&w->rng);  /* residual of Exp is Exp */
+	else
+		t = first ? z * rng_uniform(&w->rng) : z;
+	return now + (int64_t)(t * NS_PER_SEC);
+}
+
+static void
+users_arm(struct worker *w)
+{
+	int64_t at, now;
+	struct timeval tv;
+
+	if (w->model != MODEL_CLOSED || w->paused || w->stopping ||
+	    !users_peek(&w->users, &at) || at == INT64_MAX) {
+		evtimer_del(w->users_ev);
+		return;
+	}
+	now = clock_now();
+	at = at > now ? at - now : 0;
+	tv.tv_sec = at / NS_PER_SEC;
+	tv.tv_usec = (at % NS_PER_SEC) / 1000;
+	evtimer_add(w->users_ev, &tv);
+}
+
+static void
+on_users(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	int64_t now = clock_now(), at;
+	uint32_t u;
+	int n = 0;
+
+	while (users_peek(&w->users, &at) && at <= now && n++ < 10000) {
+		u = users_pop(&w->users, &at);
+		if (u >= w->users.n) {
+			w->users.state[u] = USER_GONE;
+			continue;
+		}
+		w->users.state[u] = USER_BUSY;
+		start_txn(w, at, u);
+	}
+	http_kick(w->http);
+	users_arm(w);
+}
+
+static void
+user_done(struct worker *w, uint32_t u, int64_t now)
+{
+	if (u >= w->users.n || w->model != MODEL_CLOSED) {
+		w->users.state[u] = USER_GONE;
+		return;
+	}
+	w->users.state[u] = USER_IDLE;
+	users_push(&w->users, u, think_draw(w, now, 0));
+}
+
+/* bring the number of active users to n; new ones start at a random
+ * phase of their first think, so there is no burst */
+static void
+users_resize(struct worker *w, uint64_t n, int64_t now)
+{
+	uint64_t i, old = w->users.n;
+
+	users_reserve(&w->users, n, w->plan->any_sessions);
+	w->users.n = n;
+	for (i = old; i < n; i++)
+		if (w->users.state[i] == USER_GONE) {
+			w->users.state[i] = USER_IDLE;
+			users_push(&w->users, (uint32_t)i, think_draw(w, now, 1));
+		}
+}
+
+/* --- open model --- */
+
+static void
+arr_arm(struct worker *w)
+{
+	double t = arrival_peek(&w->arr);
+	int64_t at, now;
+	struct timeval tv;
+
+	if (w->model != MODEL_OPEN || w->stopping || w->paused || !isfinite(t)) {
+		evtimer_del(w->arr_ev);
+		return;
+	}
+	now = clock_now();
+	at = nanos(t);
+	at = at > now ? at - now : 0;
+	tv.tv_sec = at / NS_PER_SEC;
+	tv.tv_usec = (at % NS_PER_SEC) / 1000;
+	evtimer_add(w->arr_ev, &tv);
+}
+
+static void
+arrive(struct worker *w, int64_t intended)
+{
+	if ((uint64_t)w->in_flight < w->max_in_flight) {
+		start_txn(w, intended, UINT32_MAX);
+		return;
+	}
+	if (w->bl_len < w->backlog_cap) {
+		w->backlog[(w->bl_head + w->bl_len++) % w->backlog_cap] = intended;
+		return;
+	}
+	stats_dropped(&w->stats);
+}
+
+static void
+on_arrival(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	double now_s = secs(clock_now());
+	int n = 0;
+
+	/* every due arrival goes out with its own intended time; a late
+	 * timer never lowers the rate.  Bounded per call to keep I/O going */
+	while (arrival_peek(&w->arr) <= now_s && n++ < 4096)
+		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
+	http_kick(w->http);
+	arr_arm(w);
+}
+
+/* --- requests and transactions --- */
+
+static void
+start_txn(struct worker *w, int64_t intended, uint32_t user)
+{
+	struct request *r;
+	int idx;
+
+	r = request_get(w);
+	r->plan = plan_ref(w->plan);
+	r->txn = plan_pick(r->plan, &w->rng, &idx);
+	r->step = 0;
+	r->t_txn = r->intended = intended;
+	r->user = user;
+	if (r->plan->sessions[idx]) {
+		if (user != UINT32_MAX && w->users.sessions != NULL) {
+			if (w->users.sessions[user] == NULL)
+				w->users.sessions[user] = session_new(rng_next(&w->rng));
+			r->session = w->users.sessions[user];
+		} else {
+			r->session = session_new(rng_next(&w->rng));
+			r->own_session = 1;
+		}
+		session_begin(r->session, r->txn);
+	}
+	w->in_flight++;
+	stats_started(&w->stats, clock_now());
+	stats_timer(&w->stats, r->txn->timer, 0, 0, -1, 1);
+	start_step(r);
+}
+
+static void
+finish_txn(struct request *r, int64_t now, int reason)
+{
+	struct worker *w = r->w;
+	uint32_t user = r->user;
+	int64_t intended;
+
+	stats_finished(&w->stats, now, r->t_txn, reason);
+	stats_timer(&w->stats, r->txn->timer, now, r->t_txn, reason, 0);
+	w->in_flight--;
+	request_put(w, r);
+	if (user != UINT32_MAX)
+		user_done(w, user, now);
+	/* the backlog drains in arrival order, latency from the plan */
+	while (w->bl_len > 0 && (uint64_t)w->in_flight < w->max_in_flight &&
+	    !w->stopping) {
+		intended = w->backlog[w->bl_head];
+		w->bl_head = (w->bl_head + 1) % w->backlog_cap;
+		w->bl_len--;
+		start_txn(w, intended, UINT32_MAX);
+	}
+}
+
+static void
+on_pause_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *r = arg;
+
+	start_step(r);
+	http_kick(r->w->http);
+}
+
+static void
+start_step(struct request *r)
+{
+	struct worker *w = r->w;
+	const struct step *st = &r->txn->steps[r->step];
+	const struct conf *cf = r->plan->conf;
+	int64_t now = clock_now();
+	char *why = NULL;
+	double timeout;
+
+	if (r->hdrs != NULL) {
+		curl_slist_free_all(r->hdrs);
+		r->hdrs = NULL;
+	}
+	r->blen = r->hlen = 0;
+	r->want_body = session_wants_body(st);
+	r->want_head = session_wants_headers(st);
+	r->limit = cf->body_limit;
+	if (session_prepare(r->session, st, r->easy, &r->hdrs, &why) != 0) {
+		log_debug("%s: %s", st->name, why ? why : "cannot prepare");
+		free(why);
+		if (st->timer >= 0)
+			stats_timer(&w->stats, st->timer, now, r->intended, FAIL_EXTRACT, 0);
+		finish_txn(r, now, FAIL_EXTRACT);
+		return;
+	}
+	timeout = st->timeout > 0 ? st->timeout : cf->timeout;
+	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(cf->connect_timeout * 1000));
+	curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, cf->keepalive ? 0L : 1L);
+	curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, cf->keepalive ? 0L : 1L);
+	if (st->timer >= 0)
+		stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
+	if (r->step == 0)
+		stats_lag(&w->stats, now - r->intended);
+	if (http_add(w->http, r->easy) != 0) {
+		finish_txn(r, now, FAIL_OTHER);
+		return;
+	}
+}
+
+static void
+on_done(void *arg, void *easy, int result)
+{
+	struct worker *w = arg;
+	struct request *r = NULL;
+	const struct step *st;
+	int64_t now = clock_now(), delay;
+	long status = 0, oserr = 0;
+	char *why = NULL;
+	int reason;
+	struct timeval tv;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+	st = &r->txn->steps[r->step];
+	if (result == CURLE_OK) {
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+		reason = session_check(r->session, st, easy, status,
+		    r->body ? r->body : "", r->blen, r->head ? r->head : "",
+		    r->hlen, &why);
+		if (reason >= 0 && why != NULL)
+			log_debug("%s: %s", st->name, why);
+		free(why);
+	} else {
+		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+		reason = http_fail_reason(result, oserr);
+	}
+	if (st->timer >= 0)
+		stats_timer(&w->stats, st->timer, now, r->intended, reason, 0);
+	if (reason >= 0 || r->step + 1 >= r->txn->nsteps || w->quit) {
+		finish_txn(r, now, reason);
+		return;
+	}
+	/* next step: its intended start is this completion plus its pause */
+	r->step++;
+	st = &r->txn->steps[r->step];
+	r->intended = now;
+	if (st->pause > 0) {
+		delay = (int64_t)(st->pause * NS_PER_SEC);
+		r->intended = now + delay;
+		if (r->pause_ev == NULL)
+			r->pause_ev = evtimer_new(w->base, on_pause_done, r);
+		tv.tv_sec = delay / NS_PER_SEC;
+		tv.tv_usec = (delay % NS_PER_SEC) / 1000;
+		evtimer_add(r->pause_ev, &tv);
+		return;
+	}
+	start_step(r);
+}
+
+/* --- workers follow the control state --- */
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	worker_reconcile(arg);
+}
+
+static void
+worker_reconcile(struct worker *w)
+{
+	struct control *c = &E.ctl;
+	int64_t now = clock_now();
+	double now_s = secs(now), z_old, z_new;
+	struct ratefn zero, old;
+	uint64_t n_total, n_mine;
+
+	pthread_mutex_lock(&E.lock);
+	if (c->gen == w->gen) {
+		pthread_mutex_unlock(&E.lock);
+		return;
+	}
+	w->gen = c->gen;
+	if (w->plan != c->plan) {
+		plan_unref(w->plan);
+		w->plan = plan_ref(c->plan);
+		w->max_in_flight = (uint64_t)ceil((double)w->plan->conf->max_in_flight * w->share);
+		if (w->max_in_flight < 1)
+			w->max_in_flight = 1;
+	}
+	z_old = w->model == MODEL_CLOSED ? think_mean(w, now_s) : 0;
+	ratefn_copy(&old, &w->rate);
+	ratefn_free(&w->rate);
+	ratefn_copy(&w->rate, &c->rate);
+	w->stopping = c->stopping;
+	w->quit = c->quit;
+	w->N0 = c->N0;
+	w->scale = c->scale;
+
+	/* open model: re-place the pending arrival under the new rate */
+	ratefn_const(&zero, 0);
+	if (c->model == MODEL_OPEN) {
+		if (w->model != MODEL_OPEN && w->started) {
+			users_clear(&w->users);
+			w->users.n = 0;
+			arrival_init(&w->arr, c->arrivals, w->share,
+			    (double)(w->stream + 1) * w->share, E.seed, w->stream,
+			    c->paused ? &zero : &w->rate, now_s);
+		} else {
+			arrival_set_kind(&w->arr, c->arrivals, w->paused ? &zero : &old, now_s);
+			arrival_retime(&w->arr, w->paused ? &zero : &old,
+			    c->paused ? &zero : &w->rate, now_s);
+		}
+	}
+	/* closed model: N split across workers and shards, Z the same */
+	if (c->model == MODEL_CLOSED) {
+		n_total = (uint64_t)llround(c->N0 * c->scale);
+		n_mine = (uint64_t)floor((double)n_total * (double)(w->stream + 1) * w->share) -
+		    (uint64_t)floor((double)n_total * (double)w->stream * w->share);
+		w->arrivals = c->arrivals;
+		if (w->model != MODEL_CLOSED || !w->started) {
+			w->model = MODEL_CLOSED;
+			users_resize(w, n_mine, now);
+		} else {
+			z_new = think_mean(w, now_s);
+			if (w->paused && !c->paused)
+				users_shift(&w->users, now - w->paused_at);
+			/* a scale or rate change stretches the thinks in progress
+			 * so that the rate is N/Z through the change: no burst, no gap */
+			if (isfinite(z_old) && isfinite(z_new) && z_old > 0 &&
+			    fabs(z_new / z_old - 1) > 1e-12)
+				users_stretch(&w->users, now, z_new / z_old);
+			users_resize(w, n_mine, now);
+		}
+		w->n_users = n_mine;
+	}
+	if (c->paused && !w->paused)
+		w->paused_at = now;
+	w->paused = c->paused;
+	w->model = c->model;
+	w->arrivals = c->arrivals;
+	w->started = 1;
+	pthread_mutex_unlock(&E.lock);
+	ratefn_free(&zero);
+	ratefn_free(&old);
+
+	if (w->quit) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	arr_arm(w);
+	users_arm(w);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	worker_reconcile(w);
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static void
+wake_all(void)
+{
+	int i;
+
+	for (i = 0; i < E.n; i++)
+		event_active(E.w[i].wake, EV_READ, 0);
+}
+
+/* caller holds E.lock */
+static void
+changed(void)
+{
+	E.ctl.gen++;
+}
+
+int
+engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
+{
+	struct event_config *ec;
+	struct worker *w;
+	int i, g;
+
+	evthread_use_pthreads();
+	E.epoch = epoch;
+	E.seed = seed;
+	E.shard = cf->shard_index;
+	E.shards = cf->shard_count > 0 ? cf->shard_count : 1;
+	E.n = cf->workers > 0 ? cf->workers : 1;
+	E.w = xcalloc(E.n, sizeof *E.w);
+	E.stats = xcalloc(E.n, sizeof *E.stats);
+
+	E.ctl.gen = 1;
+	E.ctl.plan = plan_new(cf);
+	E.ctl.model = cf->model;
+	E.ctl.arrivals = cf->arrivals;
+	E.ctl.autoscale = cf->autoscale;
+	E.ctl.scale = 1;
+	E.ctl.N0 = (double)cf->users;
+	if (cf->profile_file != NULL) {
+		engine_set_profile(&cf->profile, cf->profile_file);
+		E.ctl.gen = 1;
+	} else
+		ratefn_const(&E.ctl.rate, cf->rate);
+
+	for (i = 0; i < E.n; i++) {
+		w = &E.w[i];
+		g = E.shard * E.n + i;
+		w->id = i;
+		w->stream = (uint64_t)g;
+		w->share = 1.0 / ((double)E.n * E.shards);
+		ec = event_config_new();
+		event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+		w->base = event_base_new_with_config(ec);
+		event_config_free(ec);
+		if (w->base == NULL) {
+			xasprintf(err, "cannot create an event base");
+			return -1;
+		}
+		w->http = http_new(w->base, on_done, w);
+		w->wake = event_new(w->base, -1, 0, on_wake, w);
+		w->arr_ev = evtimer_new(w->base, on_arrival, w);
+		w->users_ev = evtimer_new(w->base, on_users, w);
+		stats_init(&w->stats);
+		E.stats[i] = &w->stats;
+		rng_seed(&w->rng, seed ^ 0x5eed, (uint64_t)g + 1000003);
+		users_init(&w->users);
+		ratefn_const(&w->rate, 0);
+		w->model = MODEL_OPEN;
+		w->arrivals = cf->arrivals;
+		w->backlog_cap = (uint64_t)ceil((double)cf->backlog * w->share);
+		w->backlog = xcalloc(w->backlog_cap ? w->backlog_cap : 1, sizeof *w->backlog);
+		/* the open stream exists from the start (closed workers ignore it) */
+		arrival_init(&w->arr, cf->arrivals, w->share,
+		    (double)(g + 1) * w->share, seed, (uint64_t)g, &w->rate, 0);
+		w->model = cf->model;
+	}
+	return 0;
+}
+
+void
+engine_start(void)
+{
+	int i;
+
+	for (i = 0; i < E.n; i++)
+		if (pthread_create(&E.w[i].thread, NULL, worker_main, &E.w[i]) != 0)
+			fatal("pthread_create: %s", strerror(errno));
+}
+
+void
+engine_set_rate(double rate, double over)
+{
+	double now = secs(clock_now()), cur;
+
+	pthread_mutex_lock(&E.lock);
+	cur = ratefn_eval(&E.ctl.rate, now);
+	ratefn_free(&E.ctl.rate);
+	if (over > 0)
+		ratefn_ramp(&E.ctl.rate, now, cur, now + over, rate);
+	else
+		ratefn_const(&E.ctl.rate, rate);
+	free(E.ctl.profile_file);
+	E.ctl.profile_file = NULL;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+void
+engine_set_profile(const struct ratefn *p, const char *file)
+{
+	double now = secs(clock_now());
+	int i;
+
+	pthread_mutex_lock(&E.lock);
+	if (file == NULL) {
+		/* off: hold the rate it had reached */
+		double cur = ratefn_eval(&E.ctl.rate, now);
+
+		ratefn_free(&E.ctl.rate);
+		ratefn_const(&E.ctl.rate, cur);
+		free(E.ctl.profile_file);
+		E.ctl.profile_file = NULL;
+	} else {
+		if (E.ctl.rate.t != NULL)
+			ratefn_free(&E.ctl.rate);
+		ratefn_copy(&E.ctl.rate, p);
+		for (i = 0; i < E.ctl.rate.n; i++)
+			E.ctl.rate.t[i] += now;
+		free(E.ctl.profile_file);
+		E.ctl.profile_file = xstrdup(file);
+		E.ctl.profile_start = now;
+	}
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+void
+engine_set_arrivals(enum arrivals a)
+{
+	pthread_mutex_lock(&E.lock);
+	E.ctl.arrivals = a;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+/* switching keeps the rate: closed N/Z = the open rate now */
+void
+engine_set_model(enum model m)
+{
+	double now = secs(clock_now()), rate;
+
+	pthread_mutex_lock(&E.lock);
+	if (m == MODEL_CLOSED && E.ctl.N0 < 1) {
+		rate = ratefn_eval(&E.ctl.rate, now);
+		/* no N given yet: think one second per user at this rate */
+		E.ctl.N0 = rate > 1 ? ceil(rate) : 1;
+		E.ctl.scale = 1;
+	}
+	E.ctl.model = m;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+int
+engine_set_users(uint64_t n, double think, char **err)
+{
+	double now = secs(clock_now()), z;
+
+	pthread_mutex_lock(&E.lock);
+	z = think > 0 ? think : E.ctl.scale * E.ctl.N0 / ratefn_eval(&E.ctl.rate, now);
+	if (!isfinite(z) || z <= 0) {
+		pthread_mutex_unlock(&E.lock);
+		xasprintf(err, "set users: the think time is undefined at rate 0; give one with think Z");
+		return -1;
+	}
+	E.ctl.N0 = (double)n;
+	E.ctl.scale = 1;
+	E.ctl.autoscale_limited = 0;
+	ratefn_free(&E.ctl.rate);
+	ratefn_const(&E.ctl.rate, (double)n / z);
+	free(E.ctl.profile_file);
+	E.ctl.profile_file = NULL;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+	return 0;
+}
+
+void
+engine_set_autoscale(int on)
+{
+	pthread_mutex_lock(&E.lock);
+	E.ctl.autoscale = on;
+	if (!on)
+		E.ctl.autoscale_limited = 0;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+void
+engine_set_scale(double k, int limited)
+{
+	pthread_mutex_lock(&E.lock);
+	E.ctl.scale = k;
+	E.ctl.autoscale_limited = limited;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+void
+engine_pause(int paused)
+{
+	pthread_mutex_lock(&E.lock);
+	E.ctl.paused = paused;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+/* A reload swaps the plan for new arrivals (in-flight requests keep the
+ * one they started with) and applies the workload settings that the new
+ * file changed; what an operator set live stays otherwise. */
+void
+engine_reload(struct conf *cf)
+{
+	const struct conf *old;
+	struct plan *p = plan_new(cf);
+
+	pthread_mutex_lock(&E.lock);
+	old = E.ctl.plan->conf;
+	if (cf->model != old->model)
+		E.ctl.model = cf->model;
+	if (cf->arrivals != old->arrivals)
+		E.ctl.arrivals = cf->arrivals;
+	if (cf->autoscale != old->autoscale)
+		E.ctl.autoscale = cf->autoscale;
+	if (cf->users != old->users) {
+		E.ctl.N0 = (double)cf->users;
+		E.ctl.scale = 1;
+	}
+	if (cf->rate != old->rate && cf->profile_file == NULL) {
+		ratefn_free(&E.ctl.rate);
+		ratefn_const(&E.ctl.rate, cf->rate);
+		free(E.ctl.profile_file);
+		E.ctl.profile_file = NULL;
+	}
+	plan_unref(E.ctl.plan);
+	E.ctl.plan = p;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+void
+engine_stop(void)
+{
+	pthread_mutex_lock(&E.lock);
+	E.ctl.stopping = 1;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+}
+
+int64_t
+engine_in_flight(void)
+{
+	int64_t n = 0;
+	int i;
+
+	for (i = 0; i < E.n; i++) {
+		pthread_mutex_lock(&E.w[i].stats.lock);
+		n += E.w[i].stats.cum.in_flight;
+		pthread_mutex_unlock(&E.w[i].stats.lock);
+	}
+	return n;
+}
+
+void
+engine_join(void)
+{
+	int i;
+
+	pthread_mutex_lock(&E.lock);
+	E.ctl.stopping = E.ctl.quit = 1;
+	changed();
+	pthread_mutex_unlock(&E.lock);
+	wake_all();
+	for (i = 0; i < E.n; i++)
+		pthread_join(E.w[i].thread, NULL);
+}
+
+void
+engine_fini(void)
+{
+	struct request *r;
+	struct worker *w;
+	int i;
+
+	for (i = 0; i < E.n; i++) {
+		w = &E.w[i];
+		/* requests still in flight after the drain are abandoned:
+		 * off the multi handle first, then everything is freed */
+		for (r = w->all_reqs; r != NULL; r = r->all)
+			if (r->txn != NULL) {
+				http_remove(w->http, r->easy);
+				request_put(w, r);
+			}
+		http_free(w->http);
+		while ((r = w->all_reqs) != NULL) {
+			w->all_reqs = r->all;
+			request_destroy(r);
+		}
+		event_free(w->wake);
+		event_free(w->arr_ev);
+		event_free(w->users_ev);
+		event_base_free(w->base);
+		users_fini(&w->users);
+		ratefn_free(&w->rate);
+		free(w->backlog);
+		plan_unref(w->plan);
+		stats_fini(&w->stats);
+	}
+	plan_unref(E.ctl.plan);
+	ratefn_free(&E.ctl.rate);
+	free(E.ctl.profile_file);
+	free(E.w);
+	free(E.stats);
+	memset(&E.ctl, 0, sizeof E.ctl);
+	E.n = 0;
+}
+
+double
+engine_rate_now(double now_s)
+{
+	double r;
+
+	pthread_mutex_lock(&E.lock);
+	r = ratefn_eval(&E.ctl.rate, now_s);
+	pthread_mutex_unlock(&E.lock);
+	return r;
+}
+
+double
+engine_profile_position(double now_s, const char **file)
+{
+	double pos;
+
+	pthread_mutex_lock(&E.lock);
+	*file = E.ctl.profile_file;
+	pos = now_s - E.ctl.profile_start;
+	pthread_mutex_unlock(&E.lock);
+	return pos;
+}
+
+void
+engine_settings(struct engine_settings *s)
+{
+	pthread_mutex_lock(&E.lock);
+	s->model = E.ctl.model;
+	s->arrivals = E.ctl.arrivals;
+	s->paused = E.ctl.paused;
+	s->N0 = E.ctl.N0;
+	s->scale = E.ctl.scale;
+	s->autoscale = E.ctl.autoscale;
+	s->autoscale_limited = E.ctl.autoscale_limited;
+	pthread_mutex_unlock(&E.lock);
+}
+
+void
+engine_view(struct engine_view *v, double now_s)
+{
+	double rate;
+
+	pthread_mutex_lock(&E.lock);
+	rate = ratefn_eval(&E.ctl.rate, now_s);
+	v->model = E.ctl.model == MODEL_OPEN ? "open" : "closed";
+	v->arrivals = E.ctl.arrivals == ARRIVALS_POISSON ? "poisson" : "constant";
+	v->state = E.ctl.stopping ? "stopping" : E.ctl.paused ? "paused" : "running";
+	v->rate_target = rate;
+	v->closed = E.ctl.model == MODEL_CLOSED;
+	v->N = llround(E.ctl.N0 * E.ctl.scale);
+	v->Z = rate > 0 ? E.ctl.scale * E.ctl.N0 / rate : 0;
+	v->scale = E.ctl.scale;
+	v->autoscale = E.ctl.autoscale;
+	v->autoscale_limited = E.ctl.autoscale_limited;
+	v->profile_file = E.ctl.profile_file;
+	v->profile_position = now_s - E.ctl.profile_start;
+	v->profile_rate = rate;
+	pthread_mutex_unlock(&E.lock);
+}
+
+struct stats **
+engine_stats(int *n)
+{
+	*n = E.n;
+	return E.stats;
+}
+
+const struct conf *
+engine_conf(void)
+{
+	return E.ctl.plan->conf;
+}
