@@ -15,7 +15,8 @@
  * Invariants: a session belongs to one thread at a time (the engine runs
  * a transaction's steps on one worker), so it needs no lock.  The feeds'
  * `next` counters and the compiled-regex cache are shared by all
- * workers: the first is advanced atomically, the second is under a mutex.
+ * workers: the first is advanced atomically, the second is under a mutex
+ * behind a per-thread memo.
  * Nothing here trusts a response: any body, header or cookie may be
  * missing, huge, or hold NULs and CR/LF, and is checked before use.
  * A NULL session is valid for steps with no variables (plain targets);
@@ -398,6 +399,11 @@ fail:
  * one's address.  glibc's regexec locks the compiled pattern itself, so
  * one regex_t may be shared by every worker.  The table only grows, by
  * the number of distinct patterns ever configured.
+ *
+ * Each thread keeps a small direct-mapped memo of pattern pointer to
+ * entry, so the common case takes no lock: a hit is still checked against
+ * the text (a reload may reuse the address), and entries of an older
+ * generation (before session_fini() emptied the table) are ignored.
  */
 struct rx {
 	char *pattern;
@@ -408,12 +414,28 @@ struct rx {
 static pthread_mutex_t rx_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rx **rx_table;
 static int rx_count;
+static unsigned rx_generation = 1;
+
+#define RX_MEMO 16
+static __thread struct {
+	const char *key;
+	unsigned generation;
+	struct rx *rx;
+} rx_memo[RX_MEMO];
 
 static struct rx *
 rx_get(const char *pattern, int cflags)
 {
+	size_t slot = ((uintptr_t)pattern >> 4) % RX_MEMO;
 	struct rx *r;
+	unsigned gen;
 	int i;
+
+	gen = __atomic_load_n(&rx_generation, __ATOMIC_ACQUIRE);
+	if (rx_memo[slot].key == pattern && rx_memo[slot].generation == gen &&
+	    (r = rx_memo[slot].rx)->cflags == cflags &&
+	    strcmp(r->pattern, pattern) == 0)
+		return r;
 
 	pthread_mutex_lock(&rx_lock);
 	for (i = 0; i < rx_count; i++) {
@@ -428,10 +450,15 @@ rx_get(const char *pattern, int cflags)
 	rx_table = xreallocarray(rx_table, rx_count + 1, sizeof *rx_table);
 	rx_table[rx_count++] = r;
 out:
+	gen = rx_generation;
 	pthread_mutex_unlock(&rx_lock);
+	rx_memo[slot].key = pattern;
+	rx_memo[slot].generation = gen;
+	rx_memo[slot].rx = r;
 	return r;
 }
 
+/* Empties the regex table; no session may be checking while it runs. */
 void
 session_fini(void)
 {
@@ -447,6 +474,7 @@ session_fini(void)
 	free(rx_table);
 	rx_table = NULL;
 	rx_count = 0;
+	__atomic_add_fetch(&rx_generation, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&rx_lock);
 }
 

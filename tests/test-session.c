@@ -692,6 +692,81 @@ test_feeds(void)
 	feed_free(f);
 }
 
+/* several workers extracting through the shared regex cache at once */
+static struct step rx_step;
+static struct extract rx_x[2];
+
+static void *
+rx_worker(void *arg)
+{
+	struct session *s = session_new(3);
+	char body[64], want[16], *why = NULL;
+	intptr_t good = 1;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		snprintf(want, sizeof want, "%d-%d", (int)(intptr_t)arg, i);
+		snprintf(body, sizeof body, "<input name=\"f\" value=\"%s\"> id=%s;",
+		    want, want);
+		good &= session_check(s, &rx_step, NULL, 200, body, strlen(body),
+		    NULL, 0, &why) == -1;
+		good &= streq(var(s, "a"), want) && streq(var(s, "b"), want);
+		free(why);
+		why = NULL;
+	}
+	session_free(s);
+	return (void *)good;
+}
+
+static void
+test_regex_cache(void)
+{
+	pthread_t t[NTHREADS];
+	void *res;
+	int i, good = 1, before;
+	char pattern[32], *why = NULL;
+
+	rx_step = step("rx", NULL, "http://127.0.0.1/");
+	rx_step.extract = rx_x;
+	rx_step.nextract = 2;
+	rx_step.expect_body = "id=[0-9]+-[0-9]+;$";
+	rx_x[0].var = "a";
+	rx_x[0].kind = EXTRACT_FORM_FIELD;
+	rx_x[0].pattern = "f";
+	rx_x[1].var = "b";
+	rx_x[1].kind = EXTRACT_REGEX;
+	rx_x[1].pattern = "id=([0-9-]+);";
+	before = rx_count;
+	for (i = 0; i < NTHREADS; i++)
+		pthread_create(&t[i], NULL, rx_worker, (void *)(intptr_t)i);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], &res);
+		good &= res != NULL;
+	}
+	ok(good, "%d threads x 2000 checks through the shared regexes",
+	    NTHREADS);
+	ok(rx_count == before + 2, "each pattern compiled once (%d new)",
+	    rx_count - before);
+
+	/* the same address, new text: a reloaded config's pattern */
+	snprintf(pattern, sizeof pattern, "x=([a-z]+)");
+	rx_x[1].pattern = pattern;
+	rx_step.nextract = 2;
+	rx_step.expect_body = NULL;
+	ok(check_body(NULL, &rx_step, 200, "<input name=f value=1> x=abc", NULL,
+	    &why) == -1, "a pattern at an address compiles");
+	snprintf(pattern, sizeof pattern, "y=([a-z]+)");
+	ok(check_body(NULL, &rx_step, 200, "<input name=f value=1> x=abc", NULL,
+	    &why) == FAIL_EXTRACT,
+	    "new text at the same address is not matched with the old regex");
+	session_fini();
+	ok(rx_count == 0, "session_fini empties the cache");
+	ok(check_body(NULL, &rx_step, 200, "<input name=f value=1> y=abc", NULL,
+	    &why) == -1 && rx_count == 1,
+	    "and it fills again after (no stale per-thread memo)");
+	free(why);
+}
+
 int
 main(void)
 {
@@ -704,6 +779,7 @@ main(void)
 	test_expect();
 	test_wants();
 	test_feeds();
+	test_regex_cache();
 	session_fini();
 	curl_global_cleanup();
 	return done_testing();
