@@ -25,7 +25,7 @@ TS_HEADER = ("t,rate_target,lambda,X,Q,R,p50,p90,p99,max,N,Z,in_flight,"
 
 def f(v):
     """a CSV field: empty for null, else a short float"""
-    return "" if v is None else "%.6g" % v
+    return "" if v is None else "%.5g" % v
 
 
 def csvq(s):
@@ -90,6 +90,7 @@ def run(kind, d):
     sent = completed = failed = dropped = 0
     tot_fail = {r: 0 for r in reasons}
     tstats = {n: [0, 0, 0] for n in timers}
+    quoted = [csvq(n) for n in timers]
     ts = [TS_HEADER + "\n"]
     tm = ["t,name,sent,completed,failed,R,p50,p90,p99,max\n"]
     fl = ["t,reason,count\n"]
@@ -126,23 +127,24 @@ def run(kind, d):
             tot_fail[r] += nfail[r]
             if nfail[r]:
                 fl.append("%g,%s,%d\n" % (t, r, nfail[r]))
-        ts.append(",".join([f(t), f(target), f(lam), f(done), f(Q), f(R),
-                            f(p50), f(p90), f(p99), f(mx), f(N), f(Z),
-                            f(int(Q)), str(sent), str(completed), str(failed),
-                            str(dropped)]) + "\n")
+        ts.append("%d,%g,%d,%d,%.5g,%s,%s,%s,%s,%s,%s,%s,%d,%d,%d,%d,%d\n" %
+                  (i, target, lam, done, Q, f(R), f(p50), f(p90), f(p99),
+                   f(mx), f(N), f(Z), int(Q), sent, completed, failed,
+                   dropped))
+        c = done // len(timers)
         for j, name in enumerate(timers):
-            c = done // len(timers)
             fj = nf if j == 0 else 0
-            tstats[name][0] += c + fj
-            tstats[name][1] += c
-            tstats[name][2] += fj
+            st = tstats[name]
+            st[0] += c + fj
+            st[1] += c
+            st[2] += fj
             if c:
                 q = (p50 or base) * (1 + 0.5 * j)
-                row = [f(c + fj), f(c), f(fj), f(q * 1.2), f(q), f(q * 2),
-                       f(q * 4), f(q * 6)]
+                tm.append("%d,%s,%d,%d,%d,%.5g,%.5g,%.5g,%.5g,%.5g\n" %
+                          (i, quoted[j], c + fj, c, fj, q * 1.2, q, q * 2,
+                           q * 4, q * 6))
             else:
-                row = [f(fj), "0", f(fj), "", "", "", "", ""]
-            tm.append("%g,%s,%s\n" % (t, csvq(name), ",".join(row)))
+                tm.append("%d,%s,%d,0,%d,,,,,\n" % (i, quoted[j], fj, fj))
     with open(os.path.join(d, "timeseries.csv"), "w") as out:
         out.writelines(ts)
     with open(os.path.join(d, "timers.csv"), "w") as out:
