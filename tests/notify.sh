@@ -58,7 +58,7 @@ after_last() {
 }
 ctl_ok() { # ctl_ok SOCKET COMMAND...: the reply is {"ok": true, ...}
 	s=$1; shift
-	"$ARRIVALCTL" -s "$s" "$@" 2>/dev/null | python3 -c '
+	"$ARRIVALCTL" -j -s "$s" "$@" 2>/dev/null | python3 -c '
 import json, sys
 j = json.loads(sys.stdin.readline())
 sys.exit(0 if j.get("ok") is True else 1)'
@@ -97,7 +97,7 @@ check "RELOADING=1 carries MONOTONIC_USEC= near the manager's clock" \
 	    for (i = 1; i <= n; i++) if (kv[i] ~ /^MONOTONIC_USEC=[0-9]+$/) { v = substr(kv[i], 16) + 0 }
 	    d = f[1] - v; exit !(v > 0 && d >= 0 && d < 2000000) }'
 rate30() {
-	"$ARRIVALCTL" -s "$T/ctl.sock" stats 2>/dev/null | json_get - 'j["rate_target"]' | grep -Eqx '30(\.0*)?'
+	"$ARRIVALCTL" -j -s "$T/ctl.sock" stats 2>/dev/null | json_get - 'j["rate_target"]' | grep -Eqx '30(\.0*)?'
 }
 check "the reloaded config is the one running (rate_target 30)" wait_for 5 rate30
 
