@@ -1,1 +1,765 @@
+/*
+ * sut.c: the reference system under test, a tandem of K FCFS stations
+ * served over HTTP and simulated in virtual time.
+ *
+ * A request arriving at a (CLOCK_MONOTONIC, when evhttp hands it to us)
+ * is pushed through the stations at once, on paper:
+ *	start_k = max(a_k, free_k),  d_k = start_k + S_k,  free_k = d_k,
+ *	a_{k+1} = d_k
+ * with S_k exponential of mean D_k (or exactly D_k with -e det).  Its
+ * reply is sent when the clock reaches d_K.  No CPU is spent "serving",
+ * so one core emulates thousands of requests a second and the queueing
+ * is exactly that of the model, whatever the load on the machine; only
+ * the reply can be late, and that lateness is measured (timing error).
+ *
+ * Invariants:
+ *   - the network list is in arrival order and, because every request
+ *     visits every station in the same FCFS order, also in order of
+ *     departure: d_K never decreases along it.  So one timer, armed for
+ *     the head's departure, replies to everything; it is armed exactly
+ *     when the list is non-empty.
+ *   - a job owns its evhttp_request until it replies or, at stop, hands
+ *     it back; evhttp detaches (never frees) a request we have not
+ *     answered when its client goes away, so the pointer stays valid.
+ *   - everything counted is guarded by lock: the loop thread writes it,
+ *     sut_truth() and sut_reset() may be called from any thread.
+ *   - ground truth is exact: the time-averaged number in system is the
+ *     integral of the count over [epoch, now], computed from the known
+ *     arrival and departure instants, not sampled.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+
 #include "arrivald.h"
+
+enum fault { FAULT_NONE, FAULT_5XX, FAULT_RESET, FAULT_HANG };
+
+struct job {
+	TAILQ_ENTRY(job) entry;
+	struct evhttp_request *req;
+	enum fault fault;
+	int64_t a;		/* arrival at the first station, ns */
+	int64_t t[];		/* station k: t[2k] service start, t[2k+1] departure */
+};
+TAILQ_HEAD(jobs, job);
+
+struct sut {
+	struct sut_conf conf;
+	uint64_t seed;		/* the one used, after 0 = random */
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *depart_ev;	/* the network head's departure */
+	struct event *wake_ev;		/* sut_stop() from another thread */
+	struct event *sweep_ev;		/* drops held requests whose client left */
+	int wake[2];
+	pthread_t thread;
+	int running;
+	int port;
+	struct rng service, faults;	/* separate streams: faults do not shift service times */
+	int64_t free_at[SUT_MAX_STATIONS];	/* last departure per station */
+
+	pthread_mutex_t lock;	/* guards everything below */
+	struct jobs network;	/* in the stations, arrival = departure order */
+	struct jobs held;	/* "hang" faults, never answered */
+	uint64_t in_system;
+	int64_t epoch;		/* start or last reset */
+	uint64_t arrivals, completions;
+	uint64_t fault_count[4];
+	double resp_sum;	/* ns, over completions */
+	double area;		/* ns x requests, of jobs that left */
+	double area_k[SUT_MAX_STATIONS], busy_k[SUT_MAX_STATIONS];
+	struct hist *err;	/* us: reply time - d_K */
+	int64_t err_max;	/* ns */
+	FILE *log;
+};
+
+static int64_t
+max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+static int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* length of [lo, hi) inside [from, to), never negative */
+static double
+overlap(int64_t lo, int64_t hi, int64_t from, int64_t to)
+{
+	int64_t a = max64(lo, from), b = min64(hi, to);
+
+	return b > a ? (double)(b - a) : 0.0;
+}
+
+static int64_t
+departure(const struct sut *s, const struct job *j)
+{
+	return j->t[2 * s->conf.nstations - 1];
+}
+
+/* the job's time in the system and at each station, clipped to [from, to) */
+static void
+account(struct sut *s, const struct job *j, int64_t from, int64_t to,
+    double *area, double *area_k, double *busy_k)
+{
+	int k, K = s->conf.nstations;
+	int64_t ak = j->a;
+
+	*area += overlap(j->a, departure(s, j), from, to);
+	for (k = 0; k < K; k++) {
+		area_k[k] += overlap(ak, j->t[2 * k + 1], from, to);
+		busy_k[k] += overlap(j->t[2 * k], j->t[2 * k + 1], from, to);
+		ak = j->t[2 * k + 1];
+	}
+}
+
+static void
+arm(struct sut *s)
+{
+	struct job *j = TAILQ_FIRST(&s->network);
+	int64_t wait;
+	struct timeval tv;
+
+	if (j == NULL)
+		return;
+	wait = departure(s, j) - clock_now();
+	if (wait < 0)
+		wait = 0;
+	/* round up: early firing costs a wakeup, late costs accuracy */
+	wait = (wait + NS_PER_US - 1) / NS_PER_US;
+	tv.tv_sec = wait / 1000000;
+	tv.tv_usec = wait % 1000000;
+	/* libevent adds tv to its cached "now", stale by this callback's work */
+	event_base_update_cache_time(s->base);
+	event_add(s->depart_ev, &tv);
+}
+
+static void
+reply_text(struct evhttp_request *req, int code, const char *reason,
+    const char *text)
+{
+	struct evbuffer *body = evbuffer_new();
+
+	if (body == NULL)
+		fatal("evbuffer_new failed");
+	evbuffer_add(body, text, strlen(text));
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain");
+	evhttp_send_reply(req, code, reason, body);
+	evbuffer_free(body);
+}
+
+/* hand a request back to evhttp without answering it: the client sees a reset */
+static void
+drop(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct linger lg = { 1, 0 };
+	evutil_socket_t fd;
+
+	if (evcon == NULL) {	/* detached: its client is gone already */
+		evhttp_request_free(req);
+		return;
+	}
+	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+	if (fd != -1)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	evhttp_connection_free(evcon);	/* frees req with it */
+}
+
+static void
+depart(evutil_socket_t fd, short what, void *arg)
+{
+	struct sut *s = arg;
+	struct job *j;
+	int64_t d, now, late;
+
+	pthread_mutex_lock(&s->lock);
+	while ((j = TAILQ_FIRST(&s->network)) != NULL) {
+		d = departure(s, j);
+		now = clock_now();
+		if (d > now)
+			break;
+		TAILQ_REMOVE(&s->network, j, entry);
+		s->in_system--;
+		switch (j->fault) {
+		case FAULT_5XX:
+			reply_text(j->req, 503, "Service Unavailable",
+			    "fault injected\n");
+			break;
+		case FAULT_RESET:
+			drop(j->req);
+			break;
+		default:
+			reply_text(j->req, 200, "OK", "ok\n");
+			break;
+		}
+		late = clock_now() - d;
+		hist_record(s->err, (late + NS_PER_US / 2) / NS_PER_US);
+		if (late > s->err_max)
+			s->err_max = late;
+		s->completions++;
+		s->resp_sum += (double)(d - j->a);
+		account(s, j, s->epoch, INT64_MAX, &s->area, s->area_k,
+		    s->busy_k);
+		if (s->log != NULL)
+			fprintf(s->log, "%lld %lld\n", (long long)j->a,
+			    (long long)d);
+		free(j);
+	}
+	arm(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static enum fault
+draw_fault(struct sut *s)
+{
+	double u;
+
+	if (s->conf.p_5xx + s->conf.p_reset + s->conf.p_hang <= 0)
+		return FAULT_NONE;
+	u = rng_uniform(&s->faults);
+	if ((u -= s->conf.p_5xx) < 0)
+		return FAULT_5XX;
+	if ((u -= s->conf.p_reset) < 0)
+		return FAULT_RESET;
+	if ((u -= s->conf.p_hang) < 0)
+		return FAULT_HANG;
+	return FAULT_NONE;
+}
+
+/* an ordinary request: through the stations, answered at d_K */
+static void
+arrive(struct sut *s, struct evhttp_request *req, int64_t a)
+{
+	int k, K = s->conf.nstations;
+	struct job *j;
+	int64_t x, start, service;
+	double mean;
+
+	j = xmalloc(sizeof *j + 2 * (size_t)K * sizeof j->t[0]);
+	j->req = req;
+	j->a = a;
+
+	pthread_mutex_lock(&s->lock);
+	s->arrivals++;
+	j->fault = draw_fault(s);
+	if (j->fault != FAULT_NONE)
+		s->fault_count[j->fault]++;
+	if (j->fault == FAULT_HANG) {
+		TAILQ_INSERT_TAIL(&s->held, j, entry);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	x = a;
+	for (k = 0; k < K; k++) {
+		mean = s->conf.demand[k];
+		if (!s->conf.deterministic)
+			mean *= rng_exp(&s->service);
+		service = llround(mean * NS_PER_SEC);
+		start = max64(x, s->free_at[k]);
+		j->t[2 * k] = start;
+		j->t[2 * k + 1] = s->free_at[k] = x = start + service;
+	}
+	TAILQ_INSERT_TAIL(&s->network, j, entry);
+	if (s->in_system++ == 0)
+		arm(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static json_t *
+array_of(const double *v, int n)
+{
+	json_t *a = json_array();
+	int i;
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_real(v[i]));
+	return a;
+}
+
+/* /_stats: the same numbers as sut_truth(), as one JSON object */
+static char *
+stats_json(struct sut *s)
+{
+	struct sut_truth t;
+	json_t *o;
+	char *text;
+
+	sut_truth(s, &t);
+	o = json_pack("{sI sI sI sI sI sI sI sf sf sf sf sf so so so ss sI"
+	    " s{sf sf sf}}",
+	    "arrivals", (json_int_t)t.arrivals,
+	    "completions", (json_int_t)t.completions,
+	    "in_system", (json_int_t)t.in_system,
+	    "faults", (json_int_t)t.faults,
+	    "faults_5xx", (json_int_t)t.fault_5xx,
+	    "faults_reset", (json_int_t)t.fault_reset,
+	    "faults_hang", (json_int_t)t.fault_hang,
+	    "elapsed", t.elapsed,
+	    "lambda", t.elapsed > 0 ? t.arrivals / t.elapsed : 0.0,
+	    "X", t.X,
+	    "Q", t.Q,
+	    "R", t.R,
+	    "U", array_of(t.U, t.nstations),
+	    "Qk", array_of(t.Qk, t.nstations),
+	    "demands", array_of(s->conf.demand, s->conf.nstations),
+	    "service", s->conf.deterministic ? "det" : "exp",
+	    "seed", (json_int_t)s->seed,
+	    "timing_error",
+	    "p50", t.err_p50, "p99", t.err_p99, "max", t.err_max);
+	if (o == NULL)
+		fatal("json_pack failed for /_stats");
+	text = json_dumps(o, JSON_REAL_PRECISION(12));
+	json_decref(o);
+	if (text == NULL)
+		fatal("json_dumps failed for /_stats");
+	return text;
+}
+
+static void
+control(struct sut *s, struct evhttp_request *req, const char *path)
+{
+	enum evhttp_cmd_type m = evhttp_request_get_command(req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	char *text;
+
+	if (strcmp(path, "/_stats") == 0) {
+		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+			evhttp_add_header(out, "Allow", "GET, HEAD");
+			reply_text(req, 405, "Method Not Allowed",
+			    "/_stats: use GET\n");
+			return;
+		}
+		text = stats_json(s);
+		evhttp_add_header(out, "Content-Type", "application/json");
+		{
+			struct evbuffer *body = evbuffer_new();
+
+			if (body == NULL)
+				fatal("evbuffer_new failed");
+			evbuffer_add(body, text, strlen(text));
+			evbuffer_add(body, "\n", 1);
+			evhttp_send_reply(req, 200, "OK", body);
+			evbuffer_free(body);
+		}
+		free(text);
+	} else if (strcmp(path, "/_reset") == 0) {
+		if (m != EVHTTP_REQ_POST) {
+			evhttp_add_header(out, "Allow", "POST");
+			reply_text(req, 405, "Method Not Allowed",
+			    "/_reset: use POST\n");
+			return;
+		}
+		sut_reset(s);
+		evhttp_add_header(out, "Content-Type", "application/json");
+		reply_text(req, 200, "OK", "{\"ok\": true}\n");
+	} else
+		reply_text(req, 404, "Not Found",
+		    "no such control path (only /_stats and /_reset)\n");
+}
+
+static void
+request(struct evhttp_request *req, void *arg)
+{
+	struct sut *s = arg;
+	int64_t a = clock_now();
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+
+	/* paths under /_ are ours; everything else is the workload */
+	if (path != NULL && strncmp(path, "/_", 2) == 0)
+		control(s, req, path);
+	else
+		arrive(s, req, a);
+}
+
+static void
+sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct sut *s = arg;
+	struct job *j, *next;
+
+	pthread_mutex_lock(&s->lock);
+	for (j = TAILQ_FIRST(&s->held); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (evhttp_request_get_connection(j->req) == NULL) {
+			TAILQ_REMOVE(&s->held, j, entry);
+			evhttp_request_free(j->req);
+			free(j);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct sut *s = arg;
+	char c;
+
+	while (read(fd, &c, 1) > 0)
+		;
+	event_base_loopbreak(s->base);
+}
+
+static void *
+loop(void *arg)
+{
+	struct sut *s = arg;
+
+	/* the default 50 us of timer slack would be most of our error */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	event_base_dispatch(s->base);
+	return NULL;
+}
+
+static int
+listen_on(struct sut *s, const char *addr, int port, char **err)
+{
+	struct addrinfo hints, *res;
+	struct evconnlistener *lev;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char service[16];
+	int rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	snprintf(service, sizeof service, "%d", port);
+	if ((rc = getaddrinfo(addr, service, &hints, &res)) != 0) {
+		xasprintf(err, "cannot listen on %s:%d: %s", addr, port,
+		    gai_strerror(rc));
+		return -1;
+	}
+	/* our own listener: evhttp_bind_socket's backlog of 128 drops bursts */
+	lev = evconnlistener_new_bind(s->base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    -1, res->ai_addr, (int)res->ai_addrlen);
+	freeaddrinfo(res);
+	if (lev == NULL) {
+		xasprintf(err, "cannot listen on %s:%d: %s", addr, port,
+		    strerror(errno));
+		return -1;
+	}
+	if (evhttp_bind_listener(s->http, lev) == NULL) {
+		evconnlistener_free(lev);
+		xasprintf(err, "cannot listen on %s:%d: evhttp refused the "
+		    "listener", addr, port);
+		return -1;
+	}
+	if (getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss,
+	    &len) == -1)
+		fatal("getsockname: %s", strerror(errno));
+	s->port = ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+static void
+destroy(struct sut *s)
+{
+	struct job *j;
+
+	/*
+	 * Requests still attached to a connection are freed with it by
+	 * evhttp_free(); detached ones (client gone) are ours to free.
+	 */
+	while ((j = TAILQ_FIRST(&s->network)) != NULL) {
+		TAILQ_REMOVE(&s->network, j, entry);
+		if (evhttp_request_get_connection(j->req) == NULL)
+			evhttp_request_free(j->req);
+		free(j);
+	}
+	while ((j = TAILQ_FIRST(&s->held)) != NULL) {
+		TAILQ_REMOVE(&s->held, j, entry);
+		if (evhttp_request_get_connection(j->req) == NULL)
+			evhttp_request_free(j->req);
+		free(j);
+	}
+	if (s->depart_ev != NULL)
+		event_free(s->depart_ev);
+	if (s->wake_ev != NULL)
+		event_free(s->wake_ev);
+	if (s->sweep_ev != NULL)
+		event_free(s->sweep_ev);
+	if (s->http != NULL)
+		evhttp_free(s->http);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	if (s->wake[0] != -1)
+		close(s->wake[0]);
+	if (s->wake[1] != -1)
+		close(s->wake[1]);
+	if (s->log != NULL)
+		fclose(s->log);
+	pthread_mutex_destroy(&s->lock);
+	free(s->err);
+	free(s);
+}
+
+struct sut *
+sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
+{
+	struct sut *s;
+	struct event_config *cfg;
+	struct timeval second = { 1, 0 };
+	sigset_t all, old;
+	int k, rc;
+
+	*err = NULL;
+	if (conf->nstations < 1 || conf->nstations > SUT_MAX_STATIONS) {
+		xasprintf(err, "need 1 to %d stations, not %d",
+		    SUT_MAX_STATIONS, conf->nstations);
+		return NULL;
+	}
+	for (k = 0; k < conf->nstations; k++) {
+		if (!isfinite(conf->demand[k]) || conf->demand[k] < 0 ||
+		    conf->demand[k] > 3600) {
+			xasprintf(err, "station %d: demand %g is not in "
+			    "[0, 3600] seconds", k + 1, conf->demand[k]);
+			return NULL;
+		}
+	}
+	if (port < 0 || port > 65535) {
+		xasprintf(err, "port %d is not in 0..65535", port);
+		return NULL;
+	}
+
+	s = xcalloc(1, sizeof *s);
+	s->conf = *conf;
+	s->conf.log_path = NULL;	/* not ours to keep */
+	s->wake[0] = s->wake[1] = -1;
+	TAILQ_INIT(&s->network);
+	TAILQ_INIT(&s->held);
+	pthread_mutex_init(&s->lock, NULL);
+	s->err = xmalloc(sizeof *s->err);
+	hist_reset(s->err);
+	s->seed = conf->seed != 0 ? conf->seed :
+	    (uint64_t)clock_now() ^ ((uint64_t)getpid() << 32);
+	rng_seed(&s->service, s->seed, 0);
+	rng_seed(&s->faults, s->seed, 1);
+
+	if (conf->log_path != NULL) {
+		if ((s->log = fopen(conf->log_path, "we")) == NULL) {
+			xasprintf(err, "%s: %s", conf->log_path,
+			    strerror(errno));
+			goto fail;
+		}
+		setvbuf(s->log, NULL, _IOFBF, 1 << 20);
+	}
+
+	/* timerfd-backed timers: replies are due to the microsecond */
+	if ((cfg = event_config_new()) == NULL)
+		fatal("event_config_new failed");
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	s->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (s->base == NULL)
+		fatal("event_base_new_with_config failed");
+	/* departures first: a reply must not wait behind newly read requests */
+	if (event_base_priority_init(s->base, 2) == -1)
+		fatal("event_base_priority_init failed");
+	if ((s->http = evhttp_new(s->base)) == NULL)
+		fatal("evhttp_new failed");
+	evhttp_set_gencb(s->http, request, s);
+	evhttp_set_max_headers_size(s->http, 65536);
+	evhttp_set_max_body_size(s->http, 1 << 20);
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	if (listen_on(s, addr, port, err) == -1)
+		goto fail;
+
+	if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) == -1)
+		fatal("pipe2: %s", strerror(errno));
+	s->depart_ev = evtimer_new(s->base, depart, s);
+	s->wake_ev = event_new(s->base, s->wake[0], EV_READ | EV_PERSIST,
+	    wake, s);
+	s->sweep_ev = event_new(s->base, -1, EV_PERSIST, sweep, s);
+	if (s->depart_ev == NULL || s->wake_ev == NULL || s->sweep_ev == NULL)
+		fatal("event_new failed");
+	event_priority_set(s->depart_ev, 0);
+	event_add(s->wake_ev, NULL);
+	event_add(s->sweep_ev, &second);
+	s->epoch = clock_now();
+
+	/* signals belong to the caller's threads, and SIGPIPE to nobody */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&s->thread, NULL, loop, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		fatal("pthread_create: %s", strerror(rc));
+	s->running = 1;
+	return s;
+
+fail:
+	destroy(s);
+	return NULL;
+}
+
+int
+sut_port(const struct sut *s)
+{
+	return s->port;
+}
+
+void
+sut_truth(struct sut *s, struct sut_truth *t)
+{
+	struct job *j;
+	int64_t now;
+	double el, area;
+	int k, K = s->conf.nstations;
+
+	memset(t, 0, sizeof *t);
+	t->nstations = K;
+	pthread_mutex_lock(&s->lock);
+	now = clock_now();
+	el = (double)(now - s->epoch);
+	area = s->area;
+	memcpy(t->Qk, s->area_k, sizeof t->Qk);
+	memcpy(t->U, s->busy_k, sizeof t->U);
+	/* jobs still in the network add what they spent so far */
+	TAILQ_FOREACH(j, &s->network, entry)
+		account(s, j, s->epoch, now, &area, t->Qk, t->U);
+	t->arrivals = s->arrivals;
+	t->completions = s->completions;
+	t->in_system = s->in_system;
+	t->fault_5xx = s->fault_count[FAULT_5XX];
+	t->fault_reset = s->fault_count[FAULT_RESET];
+	t->fault_hang = s->fault_count[FAULT_HANG];
+	t->faults = t->fault_5xx + t->fault_reset + t->fault_hang;
+	t->elapsed = el / NS_PER_SEC;
+	if (el > 0) {
+		t->Q = area / el;
+		t->X = t->completions / t->elapsed;
+		for (k = 0; k < K; k++) {
+			t->Qk[k] /= el;
+			t->U[k] /= el;
+		}
+	}
+	if (s->completions > 0)
+		t->R = s->resp_sum / s->completions / NS_PER_SEC;
+	if (s->err->total > 0) {
+		/* the histogram rounds up to its slot; the max is exact */
+		t->err_max = (double)s->err_max / NS_PER_SEC;
+		t->err_p50 = fmin(hist_percentile(s->err, 50) / 1e6, t->err_max);
+		t->err_p99 = fmin(hist_percentile(s->err, 99) / 1e6, t->err_max);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sut_reset(struct sut *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->epoch = clock_now();
+	s->arrivals = s->completions = 0;
+	memset(s->fault_count, 0, sizeof s->fault_count);
+	s->resp_sum = s->area = 0;
+	memset(s->area_k, 0, sizeof s->area_k);
+	memset(s->busy_k, 0, sizeof s->busy_k);
+	hist_reset(s->err);
+	s->err_max = 0;
+	if (s->log != NULL && fflush(s->log) == EOF)
+		log_warn("request log: %s", strerror(errno));
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+sut_stop(struct sut *s)
+{
+	if (s == NULL)
+		return;
+	if (s->running) {
+		if (write(s->wake[1], "x", 1) != 1)
+			fatal("sut_stop: cannot wake the loop: %s",
+			    strerror(errno));
+		pthread_join(s->thread, NULL);
+	}
+	if (s->log != NULL && fflush(s->log) == EOF)
+		log_warn("request log: %s", strerror(errno));
+	destroy(s);
+}
+
+/*
+ * "0.005,0.004,0.003": mean demands in seconds, one per station; a
+ * suffix s, ms or us may name another unit.
+ */
+int
+sut_parse_demands(const char *text, struct sut_conf *conf, char **err)
+{
+	const char *p = text;
+	char *end;
+	double v, unit;
+	int n = 0;
+
+	*err = NULL;
+	for (;;) {
+		if (n == SUT_MAX_STATIONS) {
+			xasprintf(err, "demands \"%s\": more than %d stations",
+			    text, SUT_MAX_STATIONS);
+			return -1;
+		}
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno != 0) {
+			xasprintf(err, "demands \"%s\": station %d: expected "
+			    "a number of seconds at \"%s\"", text, n + 1, p);
+			return -1;
+		}
+		unit = 1;
+		if (strncmp(end, "ms", 2) == 0) {
+			unit = 1e-3;
+			end += 2;
+		} else if (strncmp(end, "us", 2) == 0) {
+			unit = 1e-6;
+			end += 2;
+		} else if (*end == 's')
+			end++;
+		v *= unit;
+		if (!isfinite(v) || v < 0 || v > 3600) {
+			xasprintf(err, "demands \"%s\": station %d: %g s is not "
+			    "in [0, 3600]", text, n + 1, v);
+			return -1;
+		}
+		conf->demand[n++] = v;
+		if (*end == '\0')
+			break;
+		if (*end != ',') {
+			xasprintf(err, "demands \"%s\": station %d: unexpected "
+			    "\"%s\"", text, n, end);
+			return -1;
+		}
+		p = end + 1;
+	}
+	conf->nstations = n;
+	return 0;
+}
