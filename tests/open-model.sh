@@ -1,0 +1,85 @@
+#!/bin/sh
+# open-model.sh: the open model end to end against arrival-sut.  Counts
+# agree with the target's own; the rate is within its Poisson bounds; the
+# gaps the target sees are exponential (KS distance) and the counts
+# Poisson (dispersion index); constant spacing is even; a target that is
+# down gives failures counted by reason, and the run still ends with its
+# results written.
+. "$top_srcdir/tests/lib.sh"
+
+port=$(free_port)
+bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.0002 -e det -s 1 -L "$T/sut.log"
+sut=$!
+wait_for 10 port_open "$port" || { echo "Bail out! arrival-sut did not start"; exit 1; }
+
+conf() { # conf ARRIVALS RATE URL
+	cat >"$T/a.conf" <<CONF
+workload = { model = "open"; arrivals = "$1"; rate = $2; seed = 7; workers = 2; };
+targets = ( { name = "home"; url = "$3"; } );
+control = { socket = "$T/ctl.sock"; };
+results = { dir = "$T/results"; interval = 1.0; };
+CONF
+}
+
+# Poisson at 400/s for 6 s
+conf poisson 400 "http://127.0.0.1:$port/"
+"$ARRIVALD" -c "$T/a.conf" -d 6 2>"$T/err1"
+ok $? "a 6 s Poisson run exits 0"
+S=$T/results/latest/summary.json
+check "summary.json written" test -s "$S"
+kill -TERM "$sut"; wait "$sut" 2>/dev/null
+lines=$(wc -l <"$T/sut.log")
+sent=$(json_get "$S" 'j["totals"]["sent"]')
+completed=$(json_get "$S" 'j["totals"]["completed"]')
+check "the target saw every request sent ($lines of $sent)" test "$lines" -eq "$sent"
+check "every request completed ($completed of $sent)" test "$completed" -eq "$sent"
+python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 5.5 --rate 400 >"$T/st1"
+n=$(json_get "$T/st1" 'j["n"]')
+# 5 s at 400/s: 2000 arrivals, sd 44.7; 5 sd plus 1% for the window edges
+check "arrivals in 5 s within Poisson bounds ($n, expect 2000)" \
+	python3 -c "import sys; sys.exit(abs($n - 2000) > 5 * 44.7 + 20)"
+ks=$(json_get "$T/st1" 'j["ks"]')
+# KS critical value at alpha = 1e-4 for n = 2000 is 0.048; network jitter adds a little
+check "gaps at the target are Exp(400): KS distance $ks" \
+	python3 -c "import sys; sys.exit(not $ks < 0.06)"
+disp=$(json_get "$T/st1" 'j["dispersion"]')
+# 50 bins of 100 ms: the dispersion index of Poisson counts has sd 0.2
+check "counts per 100 ms are Poisson: dispersion index $disp" \
+	python3 -c "import sys; sys.exit(not 0.3 < $disp < 1.9)"
+p50=$(json_get "$S" 'j["latency"]["p50"]')
+check "latency is measured from the intended start and includes the 0.2 ms service ($p50 s)" \
+	python3 -c "import sys; sys.exit(not 0.0002 <= $p50 < 0.05)"
+check "timeseries.csv has the SPEC header" \
+	grep -qx 't,rate_target,lambda,X,Q,R,p50,p90,p99,max,N,Z,in_flight,sent,completed,failed,dropped' \
+	"$T/results/latest/timeseries.csv"
+rows=$(($(wc -l <"$T/results/latest/timeseries.csv") - 1))
+check "one row per interval ($rows rows for 6 s)" test "$rows" -ge 5 -a "$rows" -le 8
+
+# constant spacing at 200/s: gaps even at the target
+rm -f "$T/sut.log"
+bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.0002 -e det -s 1 -L "$T/sut.log"
+sut=$!
+wait_for 10 port_open "$port"
+conf constant 200 "http://127.0.0.1:$port/"
+"$ARRIVALD" -c "$T/a.conf" -d 4 2>"$T/err2"
+ok $? "a constant-rate run exits 0"
+kill -TERM "$sut"; wait "$sut" 2>/dev/null
+python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 3.5 >"$T/st2"
+rate=$(json_get "$T/st2" 'j["rate"]')
+cv=$(json_get "$T/st2" 'j["cv"]')
+check "constant rate at the target is 200/s ($rate)" \
+	python3 -c "import sys; sys.exit(abs($rate - 200) > 4)"
+check "constant gaps are even: coefficient of variation $cv" \
+	python3 -c "import sys; sys.exit(not $cv < 0.25)"
+
+# the target is down: every request fails as refused, the run ends cleanly
+dead=$(free_port)
+conf poisson 50 "http://127.0.0.1:$dead/"
+"$ARRIVALD" -c "$T/a.conf" -d 2 2>"$T/err3"
+ok $? "a run against a closed port exits 0"
+S=$T/results/latest/summary.json
+sent=$(json_get "$S" 'j["totals"]["sent"]')
+refused=$(json_get "$S" 'j["totals"]["failures"].get("refused", 0)')
+check "failures counted by reason: refused $refused of $sent" test "$sent" -gt 50 -a "$refused" -eq "$sent"
+check "failures.csv names the reason" grep -q ',refused,' "$T/results/latest/failures.csv"
+done_testing
