@@ -1108,7 +1108,8 @@ parse_shard(const char *s, int *idx, int *count)
 	return 0;
 }
 
-static void
+/* Returns 1 if workload.rate was given, 0 if not, -1 if it was wrong. */
+static int
 workload_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 {
 	const char *pfx = "workload", *s;
@@ -1243,8 +1244,8 @@ workload_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 			    "workload.users (%llu), got %llu",
 			    (unsigned long long)cf->users,
 			    (unsigned long long)cf->max_users);
-	} else if (have_rate == 0)
-		err(ld, g, "workload.rate: required for the open model");
+	}
+	return have_rate;
 }
 
 static void
@@ -1509,9 +1510,10 @@ struct conf *
 conf_load(const char *path, char **errs)
 {
 	config_t cfg;
-	config_setting_t *root, *g;
+	config_setting_t *root, *g, *p;
 	struct conf *cf;
 	struct ld ld = { path, NULL, errs, 0 };
+	int have_rate, i;
 	struct stat sb;
 	const char *env, *slash;
 	FILE *f;
@@ -1552,7 +1554,7 @@ conf_load(const char *path, char **errs)
 
 	/* workload first: the steps take their default timeout from it */
 	g = member(&ld, root, "", "workload", CONFIG_TYPE_GROUP);
-	workload_parse(&ld, g, cf);
+	have_rate = workload_parse(&ld, g, cf);
 	if (cf->workers == 0)
 		cf->workers = online_cores();
 	if ((env = getenv("ARRIVALD_SHARD")) != NULL &&
@@ -1563,8 +1565,20 @@ conf_load(const char *path, char **errs)
 		errs_add(errs, path, 0, msg);
 		ld.nerr++;
 	}
-	if ((g = member(&ld, root, "", "profile", CONFIG_TYPE_GROUP)) != NULL)
-		profile_parse(&ld, g, cf);
+	if ((p = member(&ld, root, "", "profile", CONFIG_TYPE_GROUP)) != NULL)
+		profile_parse(&ld, p, cf);
+	/*
+	 * With a profile the open model's rate is the profile's; the fixed
+	 * rate is what `set profile off` falls back to, by default the
+	 * profile's first non-zero one.
+	 */
+	if (cf->model == MODEL_OPEN && have_rate == 0) {
+		for (i = 0; i < cf->profile.n && cf->rate == 0; i++)
+			cf->rate = cf->profile.r[i];
+		if (cf->rate == 0 && (p == NULL || cf->profile.n > 0))
+			err(&ld, g, "workload.rate: required for the open model%s",
+			    p != NULL ? " (the profile's rates are all 0)" : "");
+	}
 	work_parse(&ld, root, cf);
 	if ((g = member(&ld, root, "", "control", CONFIG_TYPE_GROUP)) != NULL)
 		control_parse(&ld, g, cf);

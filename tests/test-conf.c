@@ -626,6 +626,18 @@ test_errors(void)
 	    "profile.speed: must be > 0");
 	bad("profile without file", WORK TARGET "profile = { speed = 2.0; };\n", 3,
 	    "profile.file: required");
+	put("zero-first.csv", "0,0\n10,40\n20,0\n");
+	cf = good("open model, a profile and no rate",
+	    "workload = { model = \"open\"; };\n" TARGET
+	    "profile = { file = \"zero-first.csv\"; scale = 0.5; };\n");
+	ok(cf != NULL && feq(cf->rate, 20) && cf->profile.n == 3,
+	    "the rate defaults to the profile's first non-zero rate, scaled");
+	conf_free(cf);
+	put("zeros.csv", "0,0\n10,0\n");
+	bad("open model, an all-zero profile and no rate",
+	    "workload = { model = \"open\"; };\n" TARGET
+	    "profile = { file = \"zeros.csv\"; };\n", 1,
+	    "workload.rate: required for the open model (the profile's rates are all 0)");
 	cf = good("profile with end = hold", WORK TARGET
 	    "profile = { file = \"p.csv\"; end = \"hold\"; };\n");
 	ok(cf != NULL && cf->profile_end == RATEFN_HOLD && cf->profile.n == 2 &&
