@@ -25,6 +25,7 @@ for t in ctl-proto:corpus-ctl conf:corpus-conf; do
 	echo "run-fuzz: fuzz-$name for $secs s"
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ASAN_OPTIONS=detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$src/tests/fuzz/lsan.supp:print_suppressions=0 \
 	"$build/fuzz-$name" -max_total_time="$secs" -timeout=10 \
 	    -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
 	    -artifact_prefix="$work/" "$work/corpus" "$seeds" \
