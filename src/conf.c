@@ -146,7 +146,7 @@ struct ld {
 	int nerr;
 };
 
-/* Shared by the error paths here and in profile.c's style: one line each. */
+/* Append one "FILE:LINE: message" line ("FILE: message" without a line). */
 static void
 errs_add(char **errs, const char *file, int line, const char *msg)
 {
@@ -1239,12 +1239,13 @@ workload_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 			    "(or rate, to derive think = users / rate)");
 		else if (have_rate == 0 && cf->think > 0)
 			cf->rate = (double)cf->users / cf->think;
-		if (cf->users > cf->max_users)
-			err(ld, at(g, "max_users"), "workload.max_users: must be >= "
-			    "workload.users (%llu), got %llu",
-			    (unsigned long long)cf->users,
-			    (unsigned long long)cf->max_users);
 	}
+	/* checked in the open model too: `set model closed` starts from it */
+	if (cf->users > cf->max_users)
+		err(ld, at(g, "max_users"), "workload.max_users: must be >= "
+		    "workload.users (%llu), got %llu",
+		    (unsigned long long)cf->users,
+		    (unsigned long long)cf->max_users);
 	return have_rate;
 }
 
