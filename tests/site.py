@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """site.py: a small site that needs a real login, for the transactions test.
 
-    site.py PORT USERS_CSV SECONDS
+    site.py PORT USERS_CSV SECONDS [PORT_FILE]
 
-Serves on 127.0.0.1:PORT and exits by itself after SECONDS.  USERS_CSV has
-a header row with columns user and password.  The flow is a forum's:
+Serves on 127.0.0.1:PORT and exits by itself after SECONDS.  PORT 0 takes
+any free port; PORT_FILE, if given, receives the port once the site is
+listening (written whole, then renamed into place, so a reader never sees
+half of it).  USERS_CSV has a header row with columns user and password.  The flow is a forum's:
 
   GET  /login         a form with a hidden input csrf, new for every request
   POST /login         user, password, csrf: sets cookie sid, 302 to /t/1;
@@ -19,6 +21,7 @@ a header row with columns user and password.  The flow is a forum's:
                       server side of each transaction
 """
 import csv
+import os
 import html
 import json
 import secrets
@@ -153,14 +156,19 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: site.py PORT USERS_CSV SECONDS")
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: site.py PORT USERS_CSV SECONDS [PORT_FILE]")
     port, users_csv, limit = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
     with open(users_csv, newline="") as fp:
         for row in csv.DictReader(fp):
             users[row["user"]] = row["password"]
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
+    if len(sys.argv) == 5:
+        tmp = sys.argv[4] + ".tmp"
+        with open(tmp, "w") as fp:
+            fp.write("%d\n" % server.server_address[1])
+        os.rename(tmp, sys.argv[4])
     timer = threading.Timer(limit, server.shutdown)
     timer.daemon = True
     timer.start()

@@ -22,23 +22,24 @@ expect() {
 	printf '%s\t%s\n' "$1: $2" "$3" >>"$T/$1/checks"
 }
 
-# run NAME: NAME.conf for 3 seconds against a fresh site, then the checks
-# queued for it, all in one python (its start-up is not free).
+# run NAME SECONDS: NAME.conf for that long against a fresh site, then the
+# checks queued for it, all in one python (its start-up is not free).
 run() {
 	dir=$T/$1
 	mkdir -p "$dir"
-	port=$(free_port)
-	cp "$D/users.csv" "$D/users-mixed.csv" "$dir/"
-	sed "s/@PORT@/$port/g" "$D/$1.conf" >"$dir/$1.conf"
-	bg python3 "$top_srcdir/tests/site.py" "$port" "$D/users.csv" 60
+	cp "$D/users.csv" "$D/users-mixed.csv" "$D/accounts.csv" "$dir/"
+	# port 0: the site binds a free port itself and reports it once it
+	# listens, so there is no window for another process to take it
+	bg python3 "$top_srcdir/tests/site.py" 0 "$D/accounts.csv" 60 "$dir/port"
 	site=$!
-	wait_for 10 port_open "$port" ||
-	    diag "the test site did not start on port $port"
+	wait_for 10 test -s "$dir/port" || diag "the test site did not start"
+	port=$(cat "$dir/port" 2>/dev/null)
+	sed "s/@PORT@/${port:-9}/g" "$D/$1.conf" >"$dir/$1.conf"
 	# -d bounds the run; timeout only guards against a daemon that hangs
-	timeout 30 "$ARRIVALD" -c "$dir/$1.conf" -d 3 -o "$dir/results" \
+	timeout 30 "$ARRIVALD" -c "$dir/$1.conf" -d "$2" -o "$dir/results" \
 	    -s "$dir/ctl.sock" 2>"$dir/log"
 	rc=$?
-	ok "$rc" "$1: arrivald -d 3 exits 0"
+	ok "$rc" "$1: arrivald -d $2 exits 0"
 	if [ "$rc" -ne 0 ]; then
 		diag "arrivald exited $rc; its log:"
 		sed 's/^/#   /' "$dir/log"
@@ -127,7 +128,7 @@ expect ok "the post timer counts what the site accepted" \
 expect ok "the login timer counts what the site saw" \
     'timer("login")["completed"] == hits("POST /login")'
 expect ok "no failures of any reason" 'total_failures() == 0'
-run ok
+run ok 3
 
 # --- wrong passwords and a page without the token -------------------
 
@@ -145,6 +146,19 @@ expect failures "the login timer shows the failures" \
     'timer("login").get("failed", 0) == failures("expect")'
 expect failures "nothing failed for another reason" \
     'total_failures() == failures("expect") + failures("extract")'
-run failures
+run failures 3
+
+# --- the closed model: a user is one session for its whole life -----
+
+expect closed "no failures of any reason" 'total_failures() == 0'
+expect closed "each user kept its row: the first four accounts logged in, never the fifth" \
+    'set(s["logins"]) == {"alice", "bob", "eve", "carol"}'
+expect closed "each user logged in and posted more than once" \
+    'min(s["posts_by_user"].values()) >= 2 and not s["posts_rejected"]'
+# a user's first journey comes without a cookie, every later one with the
+# live session cookie it was given (the site counts those at GET /login)
+expect closed "a user's cookies lasted across its journeys" \
+    's["stale_cookie"] == hits("GET /login") - 4'
+run closed 2
 
 done_testing
