@@ -74,10 +74,11 @@ struct hgrm {
 	char *why;
 };
 
-/* points of one drawn line; y NAN breaks the line */
+/* points of one drawn line; y NAN breaks the line.  lo, when not NULL,
+ * is the bottom of a band whose top is y (each bucket's minimum) */
 struct pts {
 	int n, cap;
-	double *x, *y;
+	double *x, *y, *lo;
 };
 
 struct line {
@@ -272,16 +273,33 @@ grow(double **v, int cap)
 }
 
 static void
-pts_add(struct pts *p, double x, double y)
+pts_band(struct pts *p, double x, double y, double lo)
 {
+	int i;
+
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 64;
 		grow(&p->x, p->cap);
 		grow(&p->y, p->cap);
+		if (p->lo != NULL)
+			grow(&p->lo, p->cap);
+	}
+	if (p->lo == NULL && isfinite(lo)) {
+		p->lo = xreallocarray(NULL, p->cap, sizeof *p->lo);
+		for (i = 0; i < p->n; i++)
+			p->lo[i] = NAN;
 	}
 	p->x[p->n] = x;
 	p->y[p->n] = y;
+	if (p->lo != NULL)
+		p->lo[p->n] = lo;
 	p->n++;
+}
+
+static void
+pts_add(struct pts *p, double x, double y)
+{
+	pts_band(p, x, y, NAN);
 }
 
 /*
@@ -607,8 +625,9 @@ out:
 
 /*
  * Into at most MAXPTS buckets of equal time over [0, xmax]: the mean of
- * each bucket (rates, Q) or its minimum and maximum in time order
- * (latency, where the spikes are the point: the M4 idea, Jugel et al.).
+ * each bucket (rates, Q), or for latency its maximum as the line and its
+ * minimum as the bottom of a band under it: spikes are the point of a
+ * latency chart and a mean would hide them (the M4 idea, Jugel et al.).
  * Short series are copied as they are.  A bucket without values breaks
  * the line.  scale multiplies y (seconds to ms).
  */
@@ -617,7 +636,7 @@ downsample(struct pts *out, const double *t, const double *y, int n,
     double xmax, int minmax, double scale)
 {
 	int i, b, cur = -1, cnt = 0;
-	double sx = 0, sy = 0, lo = 0, hi = 0, tlo = 0, thi = 0, w;
+	double sx = 0, sy = 0, lo = 0, hi = 0, thi = 0, w;
 
 	if (n <= MAXPTS || xmax <= 0) {
 		for (i = 0; i < n; i++)
@@ -636,21 +655,16 @@ downsample(struct pts *out, const double *t, const double *y, int n,
 				pts_add(out, (cur + 0.5) * w, NAN);
 			else if (cur >= 0 && !minmax)
 				pts_add(out, sx / cnt, sy / cnt * scale);
-			else if (cur >= 0) {
-				pts_add(out, tlo < thi ? tlo : thi, (tlo < thi ? lo : hi) * scale);
-				if (lo != hi)
-					pts_add(out, tlo < thi ? thi : tlo, (tlo < thi ? hi : lo) * scale);
-			}
+			else if (cur >= 0)
+				pts_band(out, thi, hi * scale, lo * scale);
 			cur = b;
 			cnt = 0;
 			sx = sy = 0;
 		}
 		if (i == n || !isfinite(y[i]))
 			continue;
-		if (cnt == 0 || y[i] < lo) {
+		if (cnt == 0 || y[i] < lo)
 			lo = y[i];
-			tlo = t[i];
-		}
 		if (cnt == 0 || y[i] > hi) {
 			hi = y[i];
 			thi = t[i];
@@ -715,6 +729,7 @@ chart_free(struct chart *c)
 		free(c->l[i].name);
 		free(c->l[i].p.x);
 		free(c->l[i].p.y);
+		free(c->l[i].p.lo);
 	}
 	c->n = 0;
 }
@@ -767,6 +782,9 @@ axis_fit(struct axis *a, const struct chart *c, int which)
 				continue;
 			lo = y < lo ? y : lo;
 			hi = y > hi ? y : hi;
+			y = c->l[i].p.lo ? c->l[i].p.lo[j] : NAN;
+			if (isfinite(y) && (!a->log || y > 0))
+				lo = y < lo ? y : lo;
 		}
 	}
 	if (!isfinite(lo)) {
@@ -822,7 +840,7 @@ tick_label(char *b, size_t n, double v, const struct axis *a)
 
 	/* a log axis labels each tick by itself: 0.1, 1, 10, 100, 1000, 10k */
 	if (a->log)
-		top = fabs(v);
+		top = fabs(v) >= 1e5 ? fabs(v) : 1;
 	if (top >= 1e6)
 		snprintf(b, n, "%gM", v / 1e6);
 	else if (top >= 1e4)
@@ -883,6 +901,37 @@ xpos(const struct chart *c, double x)
 	return c->x0 + f * (c->x1 - c->x0);
 }
 
+/* the min..max band under a line: one closed shape per unbroken run */
+static void
+svg_band(FILE *f, const struct line *l, const struct chart *c,
+    const struct axis *a, double top, double bottom)
+{
+	const struct pts *p = &l->p;
+	int i, j, k, any = 0;
+
+	for (i = 0; i < p->n; i = j) {
+		for (j = i; j < p->n && isfinite(p->y[j]) && isfinite(p->lo[j]) &&
+		    (!a->log || p->lo[j] > 0); j++)
+			;
+		if (j == i) {
+			j++;
+			continue;
+		}
+		if (!any)
+			fprintf(f, "<path class=\"band\" fill=\"%s\" d=\"", l->color);
+		any = 1;
+		for (k = i; k < j; k++)
+			fprintf(f, "%s%.1f %.1f", k == i ? "M" : " ", xpos(c, p->x[k]),
+			    axis_pos(a, p->y[k], top, bottom));
+		for (k = j - 1; k >= i; k--)
+			fprintf(f, " %.1f %.1f", xpos(c, p->x[k]),
+			    axis_pos(a, p->lo[k], top, bottom));
+		fputs("Z", f);
+	}
+	if (any)
+		fputs("\"/>\n", f);
+}
+
 /* one line as a path; after M, bare coordinate pairs are implicit lineto */
 static void
 svg_path(FILE *f, const struct line *l, const struct chart *c,
@@ -937,7 +986,7 @@ chart_write(struct rep *r, struct chart *c, const char *title, const char *capti
 	x1 = CW - (two ? 74 : 26);
 	/* legend rows: an estimate of text width is enough to wrap */
 	for (i = 0, lx = x0; i < c->n; i++) {
-		k = 34 + 7 * (int)strlen(c->l[i].name);
+		k = 40 + 7 * (int)strlen(c->l[i].name);
 		if (lx + k > x1 && lx > x0) {
 			rows++;
 			lx = x0;
@@ -1010,8 +1059,9 @@ chart_write(struct rep *r, struct chart *c, const char *title, const char *capti
 				snprintf(lab, sizeof lab, "%.*f%%", k > 2 ? k - 2 : 0,
 				    100 * (1 - pow(10, -k)));
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\"/>"
-			    "<text x=\"%.1f\" y=\"%.0f\" class=\"xl\">%s</text>\n",
-			    x, x, top, bottom, x, bottom + 18, lab);
+			    "<text x=\"%.1f\" y=\"%.0f\" class=\"xl\"%s>%s</text>\n",
+			    x, x, top, bottom, x, bottom + 18,
+			    k == (int)c->xmax ? " style=\"text-anchor:end\"" : "", lab);
 		}
 	}
 	fprintf(f, "</g>\n<line class=\"axis\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.0f\" "
@@ -1030,15 +1080,18 @@ chart_write(struct rep *r, struct chart *c, const char *title, const char *capti
 		fprintf(f, "<text class=\"at\" transform=\"translate(%d %.0f) rotate(90)\">%s</text>\n",
 		    CW - 14, (top + bottom) / 2, c->y2label);
 
-	/* the series, then the legend over them */
-	for (i = 0; i < c->n; i++) {
+	/* bands under lines; the series listed first is drawn last, on top */
+	for (i = c->n - 1; i >= 0; i--)
+		if (has_points(&c->l[i]) && c->l[i].p.lo != NULL)
+			svg_band(f, &c->l[i], c, c->l[i].axis ? &y2a : &ya, top, bottom);
+	for (i = c->n - 1; i >= 0; i--) {
 		if (!has_points(&c->l[i]))
 			continue;
 		svg_path(f, &c->l[i], c, c->l[i].axis ? &y2a : &ya, top, bottom);
 	}
 	fprintf(f, "<g class=\"legend\">\n");
 	for (i = 0, lx = x0, rows = 0; i < c->n; i++) {
-		k = 34 + 7 * (int)strlen(c->l[i].name);
+		k = 40 + 7 * (int)strlen(c->l[i].name);
 		if (lx + k > x1 && lx > x0) {
 			rows++;
 			lx = x0;
@@ -1069,7 +1122,7 @@ static const char css[] =
     ".sub{color:#52606d;margin:0 0 20px}"
     ".cards{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin-bottom:20px}"
     ".card{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px 14px}"
-    ".card .k{color:#616e7c;font-size:12px;text-transform:uppercase;letter-spacing:.04em}"
+    ".card .k{color:#616e7c;font-size:13px}"
     ".card .v{font-size:22px;font-weight:600;margin-top:2px;font-variant-numeric:tabular-nums}"
     ".card .u{font-size:13px;color:#616e7c;font-weight:400}"
     ".tables{display:grid;grid-template-columns:repeat(3,1fr);gap:12px;margin-bottom:20px}"
@@ -1094,6 +1147,7 @@ static const char css[] =
     "svg .nodata{text-anchor:middle;font-size:16px;fill:#9aa5b1}"
     "svg .why{text-anchor:middle;fill:#9aa5b1}"
     "svg path.series{stroke-linejoin:round;stroke-linecap:round}"
+    "svg path.band{opacity:.18;stroke:none}"
     "details{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px 16px;margin-bottom:16px}"
     "summary{cursor:pointer;font-weight:600}"
     "pre{overflow:auto;font-size:12px;background:#f6f7f9;padding:10px;border-radius:6px}"
@@ -1288,8 +1342,9 @@ chart_latency(struct rep *r)
 	c.nodata = "no completions recorded";
 	chart_write(r, &c, "Response time over time",
 	    "Percentiles of the response time measured from each request's intended "
-	    "start, per results interval; long runs show each bucket's minimum and "
-	    "maximum, so spikes are never averaged away.");
+	    "start, per results interval.  On long runs each line is the worst interval "
+	    "of its time bucket and the shade below spans the bucket's range, so "
+	    "spikes are never averaged away.");
 	chart_free(&c);
 }
 
@@ -1410,10 +1465,12 @@ chart_failures(struct rep *r)
 			if (isfinite(g->g[i].a[j]))
 				sum[b] += g->g[i].a[j];
 		}
-		/* steps: a count belongs to its whole interval */
+		/* steps while they can be told apart: a count belongs to its
+		 * whole interval */
 		l = chart_line(&c, g->g[i].name, reason_color(g->g[i].name, i), 0, 0);
 		for (b = 0; b < nb; b++) {
-			pts_add(&l->p, b * w, sum[b] / w);
+			if (nb <= 200)
+				pts_add(&l->p, b * w, sum[b] / w);
 			pts_add(&l->p, (b + 1) * w, sum[b] / w);
 		}
 	}
@@ -1472,7 +1529,8 @@ timers_section(struct rep *r)
 	c.nodata = g->why ? g->why : "no timers";
 	chart_write(r, &c, "Timers: p99 over time",
 	    g->dropped ? "Each timer's 99th percentile per results interval (only the "
-	    "first 64 timers are drawn)." : "Each timer's 99th percentile per results interval.");
+	    "first 64 timers are drawn)." : "Each timer's 99th percentile per results interval (on long runs the "
+	    "worst per time bucket, its range shaded).");
 	chart_free(&c);
 }
 

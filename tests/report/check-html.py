@@ -3,6 +3,10 @@
 without a browser.  Exit 0 when it holds; otherwise 1, with the reason as
 '# ' lines on stdout (TAP diagnostics).
 
+check-html.py --batch REPORT: the checks from stdin, one a line, as
+DESCRIPTION|CHECK|ARG...; prints 'ok DESCRIPTION' or 'not ok
+DESCRIPTION' for each (after its diagnostics), so the page is parsed once.
+
 CHECK:
   selfcontained     nothing would be fetched: no <link>, <script>, <img>,
                     <iframe>, <object>, no src/href/xlink:href leaving the
@@ -77,9 +81,12 @@ class Page(html.parser.HTMLParser):
             self.chart["texts"].append((self.cls, data))
 
 
+class Fail(Exception):
+    pass
+
+
 def fail(msg):
-    print("# " + msg)
-    sys.exit(1)
+    raise Fail(msg)
 
 
 def points(d):
@@ -89,15 +96,16 @@ def points(d):
     return [(float(nums[i]), float(nums[i + 1])) for i in range(0, len(nums), 2)]
 
 
-def main():
-    check, path = sys.argv[1], sys.argv[2]
-    args = sys.argv[3:]
+def load(path):
     raw = open(path, "rb").read()
     text = raw.decode("utf-8")
     page = Page()
     page.feed(text)
     page.close()
+    return raw, text, page
 
+
+def run(check, raw, text, page, args):
     if check == "size":
         if len(raw) > int(args[0]):
             fail("%d bytes, more than %s" % (len(raw), args[0]))
@@ -193,5 +201,38 @@ def main():
         fail("unknown check " + check)
 
 
+def main():
+    try:
+        raw, text, page = load(sys.argv[2])
+    except (OSError, UnicodeDecodeError) as e:
+        print("# %s" % e)
+        if sys.argv[1] == "--batch":
+            for line in sys.stdin:
+                print("not ok " + line.split("|")[0])
+        return 1
+    if sys.argv[1] != "--batch":
+        try:
+            run(sys.argv[1], raw, text, page, sys.argv[3:])
+        except Fail as e:
+            print("# " + str(e))
+            return 1
+        return 0
+    bad = 0
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        desc, check, *args = line.split("|")
+        try:
+            run(check, raw, text, page, args)
+            print("ok " + desc)
+        except (Fail, KeyError, ValueError, IndexError) as e:
+            print("# " + (str(e) or type(e).__name__))
+            print("not ok " + desc)
+            bad = 1
+        sys.stdout.flush()
+    return bad
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
