@@ -373,6 +373,7 @@ struct sut_truth {
 	double U[SUT_MAX_STATIONS], Qk[SUT_MAX_STATIONS];
 	double err_p50, err_p99, err_max; /* timing error, seconds: reply time - computed departure */
 	uint64_t in_system;              /* requests in the network now */
+	uint64_t held;                   /* "hang" faults held unanswered now */
 	uint64_t faults, fault_5xx, fault_reset, fault_hang; /* injected, since start or reset */
 };
 struct sut;

@@ -20,7 +20,10 @@
  *     when the list is non-empty.
  *   - a job owns its evhttp_request until it replies or, at stop, hands
  *     it back; evhttp detaches (never frees) a request we have not
- *     answered when its client goes away, so the pointer stays valid.
+ *     answered when its connection fails, so the pointer stays valid.
+ *   - "hang" requests never enter the network; at most SUT_MAX_HELD are
+ *     held, each watched for its client leaving, since evhttp does not
+ *     read a connection whose request is unanswered.
  *   - everything counted is guarded by lock: the loop thread writes it,
  *     sut_truth() and sut_reset() may be called from any thread.
  *   - ground truth is exact: the time-averaged number in system is the
@@ -53,9 +56,14 @@
 
 enum fault { FAULT_NONE, FAULT_5XX, FAULT_RESET, FAULT_HANG };
 
+/* held "hang" requests each keep a connection open: cap them */
+#define SUT_MAX_HELD 4096
+
 struct job {
 	TAILQ_ENTRY(job) entry;
 	struct evhttp_request *req;
+	struct sut *sut;
+	struct event *watch;	/* held only: its client's socket, for EOF */
 	enum fault fault;
 	int64_t a;		/* arrival at the first station, ns */
 	int64_t t[];		/* station k: t[2k] service start, t[2k+1] departure */
@@ -69,7 +77,6 @@ struct sut {
 	struct evhttp *http;
 	struct event *depart_ev;	/* the network head's departure */
 	struct event *wake_ev;		/* sut_stop() from another thread */
-	struct event *sweep_ev;		/* drops held requests whose client left */
 	int wake[2];
 	pthread_t thread;
 	int running;
@@ -80,7 +87,7 @@ struct sut {
 	pthread_mutex_t lock;	/* guards everything below */
 	struct jobs network;	/* in the stations, arrival = departure order */
 	struct jobs held;	/* "hang" faults, never answered */
-	uint64_t in_system;
+	uint64_t in_system, held_now;
 	int64_t epoch;		/* start or last reset */
 	uint64_t arrivals, completions;
 	uint64_t fault_count[4];
@@ -233,6 +240,63 @@ depart(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* let a held request go: its connection is closed, unanswered */
+static void
+release(struct sut *s, struct job *j)
+{
+	TAILQ_REMOVE(&s->held, j, entry);
+	s->held_now--;
+	if (j->watch != NULL)
+		event_free(j->watch);
+	drop(j->req);
+	free(j);
+}
+
+/*
+ * evhttp stops reading a connection while its request is unanswered, so
+ * it never notices the client leave; without this, every held request
+ * would keep a descriptor until exit.
+ */
+static void
+gone(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	struct sut *s = j->sut;
+	char c;
+	ssize_t n;
+
+	n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (n > 0) {
+		/* a pipelined request behind it: hold on, stop watching */
+		event_free(j->watch);
+		j->watch = NULL;
+	} else
+		release(s, j);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+hold(struct sut *s, struct job *j)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(j->req);
+	evutil_socket_t fd = -1;
+
+	if (s->held_now >= SUT_MAX_HELD)
+		release(s, TAILQ_FIRST(&s->held));
+	j->sut = s;
+	j->watch = NULL;
+	if (evcon != NULL)
+		fd = bufferevent_getfd(evhttp_connection_get_bufferevent(evcon));
+	if (fd != -1 && (j->watch = event_new(s->base, fd, EV_READ | EV_PERSIST,
+	    gone, j)) != NULL)
+		event_add(j->watch, NULL);
+	TAILQ_INSERT_TAIL(&s->held, j, entry);
+	s->held_now++;
+}
+
 static enum fault
 draw_fault(struct sut *s)
 {
@@ -261,6 +325,8 @@ arrive(struct sut *s, struct evhttp_request *req, int64_t a)
 
 	j = xmalloc(sizeof *j + 2 * (size_t)K * sizeof j->t[0]);
 	j->req = req;
+	j->sut = s;
+	j->watch = NULL;
 	j->a = a;
 
 	pthread_mutex_lock(&s->lock);
@@ -269,7 +335,7 @@ arrive(struct sut *s, struct evhttp_request *req, int64_t a)
 	if (j->fault != FAULT_NONE)
 		s->fault_count[j->fault]++;
 	if (j->fault == FAULT_HANG) {
-		TAILQ_INSERT_TAIL(&s->held, j, entry);
+		hold(s, j);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
@@ -309,11 +375,12 @@ stats_json(struct sut *s)
 	char *text;
 
 	sut_truth(s, &t);
-	o = json_pack("{sI sI sI sI sI sI sI sf sf sf sf sf so so so ss sI"
+	o = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf so so so ss sI"
 	    " s{sf sf sf}}",
 	    "arrivals", (json_int_t)t.arrivals,
 	    "completions", (json_int_t)t.completions,
 	    "in_system", (json_int_t)t.in_system,
+	    "held", (json_int_t)t.held,
 	    "faults", (json_int_t)t.faults,
 	    "faults_5xx", (json_int_t)t.fault_5xx,
 	    "faults_reset", (json_int_t)t.fault_reset,
@@ -394,24 +461,6 @@ request(struct evhttp_request *req, void *arg)
 		control(s, req, path);
 	else
 		arrive(s, req, a);
-}
-
-static void
-sweep(evutil_socket_t fd, short what, void *arg)
-{
-	struct sut *s = arg;
-	struct job *j, *next;
-
-	pthread_mutex_lock(&s->lock);
-	for (j = TAILQ_FIRST(&s->held); j != NULL; j = next) {
-		next = TAILQ_NEXT(j, entry);
-		if (evhttp_request_get_connection(j->req) == NULL) {
-			TAILQ_REMOVE(&s->held, j, entry);
-			evhttp_request_free(j->req);
-			free(j);
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
 }
 
 static void
@@ -498,6 +547,8 @@ destroy(struct sut *s)
 	}
 	while ((j = TAILQ_FIRST(&s->held)) != NULL) {
 		TAILQ_REMOVE(&s->held, j, entry);
+		if (j->watch != NULL)
+			event_free(j->watch);
 		if (evhttp_request_get_connection(j->req) == NULL)
 			evhttp_request_free(j->req);
 		free(j);
@@ -506,8 +557,6 @@ destroy(struct sut *s)
 		event_free(s->depart_ev);
 	if (s->wake_ev != NULL)
 		event_free(s->wake_ev);
-	if (s->sweep_ev != NULL)
-		event_free(s->sweep_ev);
 	if (s->http != NULL)
 		evhttp_free(s->http);
 	if (s->base != NULL)
@@ -528,7 +577,6 @@ sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
 {
 	struct sut *s;
 	struct event_config *cfg;
-	struct timeval second = { 1, 0 };
 	sigset_t all, old;
 	int k, rc;
 
@@ -601,12 +649,10 @@ sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
 	s->depart_ev = evtimer_new(s->base, depart, s);
 	s->wake_ev = event_new(s->base, s->wake[0], EV_READ | EV_PERSIST,
 	    wake, s);
-	s->sweep_ev = event_new(s->base, -1, EV_PERSIST, sweep, s);
-	if (s->depart_ev == NULL || s->wake_ev == NULL || s->sweep_ev == NULL)
+	if (s->depart_ev == NULL || s->wake_ev == NULL)
 		fatal("event_new failed");
 	event_priority_set(s->depart_ev, 0);
 	event_add(s->wake_ev, NULL);
-	event_add(s->sweep_ev, &second);
 	s->epoch = clock_now();
 
 	/* signals belong to the caller's threads, and SIGPIPE to nobody */
@@ -652,6 +698,7 @@ sut_truth(struct sut *s, struct sut_truth *t)
 	t->arrivals = s->arrivals;
 	t->completions = s->completions;
 	t->in_system = s->in_system;
+	t->held = s->held_now;
 	t->fault_5xx = s->fault_count[FAULT_5XX];
 	t->fault_reset = s->fault_count[FAULT_RESET];
 	t->fault_hang = s->fault_count[FAULT_HANG];

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -109,16 +110,18 @@ nap_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* poll the truth until in_system == want, at most 5 s */
+/* poll the truth until field == want, at most 5 s */
+#define wait_truth(s, field, want) wait_truth_((s), \
+	offsetof(struct sut_truth, field), (want))
 static int
-wait_in_system(struct sut *s, uint64_t want)
+wait_truth_(struct sut *s, size_t off, uint64_t want)
 {
 	struct sut_truth t;
 	int i;
 
 	for (i = 0; i < 500; i++) {
 		sut_truth(s, &t);
-		if (t.in_system == want)
+		if (*(uint64_t *)((char *)&t + off) == want)
 			return 1;
 		nap_ms(10);
 	}
@@ -313,7 +316,7 @@ test_stop_busy(void)
 	b = dial(sut_port(s));
 	ok(a != -1 && b != -1 && send_request(a, "GET", "/a") == 0 &&
 	    send_request(b, "POST", "/b") == 0, "two requests sent");
-	ok(wait_in_system(s, 2), "both are in the network");
+	ok(wait_truth(s, in_system, 2), "both are in the network");
 	close(a);	/* its request is left to the server to free */
 	sut_stop(s);
 	ok(read_response(b, NULL, 0) == -1, "stop closes the other's "
@@ -324,9 +327,16 @@ test_stop_busy(void)
 	s = sut_spawn("127.0.0.1", 0, &c, &err);
 	h = dial(sut_port(s));
 	ok(send_request(h, "GET", "/h") == 0, "a request to hang");
+	ok(wait_truth(s, held, 1), "it is held");
 	ok(get(sut_port(s), "GET", "/_stats", NULL, 0) == 200,
 	    "the server answers /_stats while holding it");
-	sut_stop(s);
+	close(h);
+	ok(wait_truth(s, held, 0), "a held request is let go when its client "
+	    "leaves");
+	h = dial(sut_port(s));
+	ok(send_request(h, "GET", "/h") == 0 && wait_truth(s, held, 1),
+	    "another one held");
+	sut_stop(s);	/* and freed here */
 	close(h);
 }
 
