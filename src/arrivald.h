@@ -310,7 +310,7 @@ typedef void (*stats_emit_cb)(void *, const char *, enum stat_kind, double, cons
 
 void stats_init(struct stats *);
 void stats_fini(struct stats *);
-void stats_started(struct stats *, int64_t now);
+void stats_started(struct stats *, int64_t now, int64_t intended);
 void stats_finished(struct stats *, int64_t now, int64_t intended, int reason);
 void stats_dropped(struct stats *);
 void stats_lag(struct stats *, int64_t lag_ns);

@@ -441,14 +441,9 @@ on_command(struct ctl_client *c, const struct ctl_request *rq)
 		json_decref(j);
 		return;
 	case CTL_HELP:
-		j = json_array();
-		for (i = 0; ctl_help[i] != NULL; i++)
-			json_array_append_new(j, json_string(ctl_help[i]));
-		j = json_pack("{s:b,s:o}", "ok", 1, "help", j);
-		line = json_dumps(j, JSON_COMPACT);
+		line = ctl_help_json();
 		ctl_reply(c, line);
 		free(line);
-		json_decref(j);
 		return;
 	default:
 		ctl_reply_error(c, "unknown command");
@@ -847,6 +842,7 @@ out_ctl:
 	curl_global_cleanup();
 	if (D.sut != NULL)
 		sut_stop(D.sut);
+	session_fini();
 	free(D.timers);
 	free(D.config_path);
 	return rc;

@@ -500,7 +500,7 @@ start_txn(struct worker *w, int64_t intended, uint32_t user)
 		session_begin(r->session, r->txn);
 	}
 	w->in_flight++;
-	stats_started(&w->stats, clock_now());
+	stats_started(&w->stats, clock_now(), intended);
 	stats_timer(&w->stats, r->txn->timer, 0, 0, -1, 1);
 	start_step(r);
 }

@@ -54,11 +54,16 @@ advance(struct stats *s, int64_t now)
 	}
 }
 
+/* A request counts as outstanding from its intended start: a request
+ * that is due but not yet sent is not thinking, and R is measured from
+ * the same instant, so Q = X R holds between our own estimates. */
 void
-stats_started(struct stats *s, int64_t now)
+stats_started(struct stats *s, int64_t now, int64_t intended)
 {
 	pthread_mutex_lock(&s->lock);
 	advance(s, now);
+	if (intended < now)
+		s->cum.area += (double)(now - intended) / NS_PER_SEC;
 	s->cum.sent++;
 	s->cum.in_flight++;
 	pthread_mutex_unlock(&s->lock);
