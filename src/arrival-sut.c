@@ -200,8 +200,9 @@ main(int argc, char **argv)
 		free(addr);
 		return 1;
 	}
-	log_notice("arrival-sut %s listening on %s:%d, %d station%s, %s "
-	    "service", PACKAGE_VERSION, addr, sut_port(sut), conf.nstations,
+	log_notice("arrival-sut %s listening on %s%s%s:%d, %d station%s, %s "
+	    "service", PACKAGE_VERSION, strchr(addr, ':') ? "[" : "", addr,
+	    strchr(addr, ':') ? "]" : "", sut_port(sut), conf.nstations,
 	    conf.nstations == 1 ? "" : "s",
 	    conf.deterministic ? "deterministic" : "exponential");
 	free(addr);
