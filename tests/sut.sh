@@ -323,6 +323,21 @@ verify <<'EOF'
 hang faults counted, none in the network :: j["faults_hang"] == 10 and j["completions"] == 0 and j["in_system"] == 0
 EOF
 
+# Mixed faults: the client sees exactly what /_stats counts, and the
+# counts are Binomial(300, p) (4 sd bounds; the fault stream is seeded).
+P=$(free_port)
+start "$P" -d 0.0005 -x 5xx=0.3,reset=0.2 -s 11
+load poisson "$P" 1000 300 4
+stats "$P"
+stop
+verify <<'EOF'
+mixed faults: 503s seen = faults_5xx :: r.get("503", 0) == j["faults_5xx"]
+mixed faults: failures seen = faults_reset :: r.get("error", 0) == j["faults_reset"]
+mixed faults: the rest answered 200 :: r.get("200", 0) == 300 - j["faults"] and j["arrivals"] == 300
+mixed faults: 5xx share is 0.3 within 4 sd :: abs(j["faults_5xx"] - 90) < 4 * math.sqrt(300 * 0.3 * 0.7)
+mixed faults: reset share is 0.2 within 4 sd :: abs(j["faults_reset"] - 60) < 4 * math.sqrt(300 * 0.2 * 0.8)
+EOF
+
 # --- the port is taken ----------------------------------------------------
 P=$(free_port)
 start "$P" -d 0.001
