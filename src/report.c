@@ -480,6 +480,21 @@ out:
 	return rc;
 }
 
+static void
+group_clear(struct group *g)
+{
+	int i;
+
+	for (i = 0; i < g->n; i++) {
+		free(g->g[i].name);
+		free(g->g[i].t);
+		free(g->g[i].a);
+		free(g->g[i].b);
+	}
+	memset(g->g, 0, sizeof g->g);
+	g->n = 0;
+}
+
 static struct named *
 group_get(struct group *g, const char *name)
 {
@@ -520,9 +535,9 @@ static void
 read_group(struct group *g, const char *dir, const char *file,
     const char *header, int nfields, int acol, int bcol)
 {
-	char *line = NULL, *f[16];
+	char *line = NULL, *f[64];
 	size_t sz = 0;
-	int nf, lineno = 1;
+	int nf, lineno = 1, quoted, j, extra;
 	FILE *in;
 	double t, a, b;
 	struct named *nm;
@@ -540,7 +555,19 @@ read_group(struct group *g, const char *dir, const char *file,
 		chomp(line);
 		if (*line == '\0')
 			continue;
-		if ((nf = csv_split(line, f, 15)) != nfields) {
+		quoted = strchr(line, '"') != NULL;
+		nf = csv_split(line, f, 63);
+		if (nf > nfields && !quoted) {
+			/* an unquoted comma inside the name (the second field, the
+			 * only free text): glue the name back together */
+			extra = nf - nfields;
+			for (j = 2; j <= 1 + extra; j++)
+				f[j][-1] = ',';
+			for (j = 2; j < nfields; j++)
+				f[j] = f[j + extra];
+			nf = nfields;
+		}
+		if (nf != nfields) {
 			xasprintf(&g->why, "%s: line %d: %d fields, expected %d",
 			    file, lineno, nf, nfields);
 			goto out;
@@ -555,7 +582,7 @@ read_group(struct group *g, const char *dir, const char *file,
 	}
 out:
 	if (g->why != NULL)
-		g->n = 0;	/* half a file would draw a misleading chart */
+		group_clear(g);	/* half a file would draw a misleading chart */
 	free(line);
 	fclose(in);
 }
@@ -1577,14 +1604,7 @@ fit_time(struct rep *r)
 static void
 group_free(struct group *g)
 {
-	int i;
-
-	for (i = 0; i < g->n; i++) {
-		free(g->g[i].name);
-		free(g->g[i].t);
-		free(g->g[i].a);
-		free(g->g[i].b);
-	}
+	group_clear(g);
 	free(g->why);
 }
 

@@ -88,6 +88,27 @@ the reason names latency.hgrm and its line|text|latency.hgrm: line 2
 the reason names timers.csv|text|timers.csv: line 1
 EOF
 
+# a run stopped before its first interval: a header and nothing else
+cp -r "$T/short" "$T/empty"
+head -1 "$T/short/timeseries.csv" >"$T/empty/timeseries.csv"
+printf 't,name,sent,completed,failed,R,p50,p90,p99,max\n' >"$T/empty/timers.csv"
+printf 't,reason,count\n' >"$T/empty/failures.csv"
+printf '%12s %14s %10s %14s\n\n#[Mean    = %12.3f, StdDeviation   = %12.3f]\n' \
+	Value Percentile TotalCount '1/(1-Percentile)' 0 0 >"$T/empty/latency.hgrm"
+check "a run with no intervals still gets a report" "$WRITE" "$T/empty"
+checks "$T/empty/report.html" <<EOF
+every chart of an empty run says no data|nodata|$OPEN_CHARTS
+EOF
+
+# the daemon writes names as they are: an unquoted comma stays in the name
+cp -r "$T/short" "$T/comma"
+sed -i 's/^\([0-9.]*\),api\/search,/\1,api, search,/' "$T/comma/timers.csv"
+check "a timer name with an unquoted comma" "$WRITE" "$T/comma"
+checks "$T/comma/report.html" <<EOF
+the unquoted name reads back whole|max|timers|api, search|$($PY -c 'import csv,sys
+print(max(float(r["p99"]) for r in csv.DictReader(open(sys.argv[1])) if r["name"] == "api/search" and r["p99"]) * 1000)' "$T/short/timers.csv")
+EOF
+
 # --- required files missing or broken: -1, the file named, old report kept
 fails_with() { # fails_with DESC PATTERN SETUP...: SETUP breaks $T/bad
 	desc=$1 pat=$2; shift 2
