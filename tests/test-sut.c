@@ -296,6 +296,41 @@ test_load(void)
 	sut_stop(s);
 }
 
+/* a reset while a request is in service counts it from the reset on */
+static void
+test_reset_in_flight(void)
+{
+	struct sut_conf c;
+	struct sut_truth t;
+	struct sut *s;
+	char *err;
+	int fd, status;
+
+	memset(&c, 0, sizeof c);
+	sut_parse_demands("0.2", &c, &err);
+	c.deterministic = 1;
+	s = sut_spawn("127.0.0.1", 0, &c, &err);
+	ok(s != NULL, "spawn a 0.2 s station");
+	if (s == NULL)
+		return;
+	fd = dial(sut_port(s));
+	ok(fd != -1 && send_request(fd, "GET", "/slow") == 0 &&
+	    wait_truth(s, in_system, 1), "a request in service");
+	nap_ms(50);	/* the reset comes at least 50 ms into its service */
+	sut_reset(s);
+	status = read_response(fd, NULL, 0);
+	close(fd);
+	sut_truth(s, &t);
+	ok(status == 200 && t.arrivals == 0 && t.completions == 1,
+	    "after the reset: no arrivals, one completion");
+	ok(fabs(t.R - 0.2) < 1e-9, "its response time is whole (%g)", t.R);
+	ok(t.Q * t.elapsed <= 0.15 + 1e-9 && t.Q * t.elapsed > 0 &&
+	    fabs(t.Q - t.U[0]) < 1e-9,
+	    "its time in system counts from the reset only (%g s)",
+	    t.Q * t.elapsed);
+	sut_stop(s);
+}
+
 /* stop with requests in the network, one of them abandoned by its client */
 static void
 test_stop_busy(void)
@@ -347,6 +382,7 @@ main(void)
 	test_parse();
 	test_spawn_errors();
 	test_load();
+	test_reset_in_flight();
 	test_stop_busy();
 	return done_testing();
 }
