@@ -137,6 +137,10 @@ fails_with "a non-number in timeseries.csv" 'timeseries.csv: line 3: lambda: not
 fails_with "a short row in timeseries.csv" "timeseries.csv: line 5: 3 fields, expected 17" \
 	sed -i '5s/.*/1,2,3/' "$T/bad/timeseries.csv"
 
+# --- damaged files of every kind: a report or a named error, never a crash
+check "100 damaged run directories: exit 0 or a named error, nothing worse" \
+	$PY "$R/fuzz-run.py" "$WRITE" "$T/short" 100 7
+
 # --- the client's report command, once it has one
 if [ -x "$ARRIVALCTL" ] && "$ARRIVALCTL" -h 2>&1 | grep -q report; then
 	cp -r "$T/short" "$T/ctl"
