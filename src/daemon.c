@@ -56,6 +56,7 @@ static struct {
 	int limited_said;
 	struct sut *sut;
 	int progress_shown;
+	struct sut_truth truth;     /* --demo: the target's, at the end of the drain */
 } D;
 
 static double
@@ -223,6 +224,8 @@ on_drain(evutil_socket_t fd, short what, void *arg)
 	if (engine_in_flight() > 0)
 		log_warn("stop: %lld requests still in flight after %.1f s; not waiting longer",
 		    (long long)engine_in_flight(), D.conf->drain);
+	if (D.sut != NULL)
+		sut_truth(D.sut, &D.truth);
 	event_base_loopbreak(D.base);
 }
 
@@ -614,11 +617,10 @@ static void
 demo_report(const struct stats_view *v)
 {
 	static const double D_k[3] = { 0.005, 0.004, 0.003 };
-	struct sut_truth truth;
+	struct sut_truth truth = D.truth;
 	double lambda = 150, U, Qt = 0, Rt = 0;
 	int k;
 
-	sut_truth(D.sut, &truth);
 	for (k = 0; k < 3; k++) {
 		U = lambda * D_k[k];
 		Qt += U / (1 - U);
@@ -789,6 +791,8 @@ daemon_main(const struct daemon_opts *o)
 	D.start.at = D.epoch;
 	memcpy(&D.last_interval, &D.start, sizeof D.start);
 	D.scaled_at = D.epoch;
+	if (D.sut != NULL)
+		sut_reset(D.sut); /* the target's truth covers the run, not our start-up */
 	engine_start();
 
 	tv.tv_sec = 0;

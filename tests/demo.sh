@@ -1,0 +1,82 @@
+#!/bin/sh
+# demo.sh: `arrivald --demo` needs no config and no server: it drives the
+# embedded reference target (the seed's three stations, 5/4/3 ms) at
+# 150/s and prints what it measured beside open-network theory.  And
+# arrival-sut's ground truth against queueing theory: M/M/1 at rho = 0.5,
+# and saturation at twice the capacity.
+. "$top_srcdir/tests/lib.sh"
+
+"$ARRIVALD" --demo -d 10 -o "$T/results" >"$T/out" 2>"$T/err"
+ok $? "arrivald --demo -d 10 exits 0"
+sed 's/^/# /' "$T/out"
+check "it prints the measured-versus-theory table" grep -q 'theory' "$T/out"
+row() { # the target's column of a row
+	awk -v k="$1" 'index($0, k) { print $(NF - 1) }' "$T/out"
+}
+q=$(row "Q, requests")
+x=$(row "X, completions")
+# 10 s at 150/s: the count has sd 2.6%; the time-averaged Q of this
+# network over 10 s varies by about 10% (bottleneck at rho = 0.75)
+check "the target's X $x is 150/s within 5 sd" python3 -c "import sys; sys.exit(abs($x - 150) > 5 * 150 * 0.026)"
+check "the target's Q $q is the theory's 5.32 within 35%" python3 -c "import sys; sys.exit(abs($q / 5.318 - 1) > 0.35)"
+check "and tells where the results went" grep -q "results: $T/results/" "$T/out"
+check "the demo's results include the report" test -s "$T/results/latest/report.html"
+
+port=$(free_port)
+bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.001 -s 5
+sut=$!
+wait_for 10 port_open "$port" || { echo "Bail out! arrival-sut did not start"; exit 1; }
+cat >"$T/mm1.conf" <<CONF
+workload = { rate = 500.0; seed = 5; workers = 1; window = 6.0; };
+targets = ( { name = "mm1"; url = "http://127.0.0.1:$port/"; } );
+control = { socket = "$T/ctl.sock"; };
+results = { dir = "$T/results"; };
+CONF
+truth() {
+	python3 -c 'import json,sys,urllib.request
+j = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_stats" % sys.argv[1]))
+print(j[sys.argv[2]])' "$port" "$1"
+}
+at_least() { [ "$(truth "$1")" -ge "$2" ]; }
+reset() { python3 -c 'import sys,urllib.request
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset" % sys.argv[1], method="POST"))' "$port"; }
+
+# measure the target in steady state, while arrivald runs: warm up,
+# reset the target's counters, then read them after enough arrivals
+bg "$ARRIVALD" -c "$T/mm1.conf" -d 40
+ad=$!
+wait_for 20 at_least arrivals 500
+reset
+wait_for 30 at_least arrivals 3000
+q=$(truth Q)
+r=$(truth R)
+aq=$("$ARRIVALCTL" -s "$T/ctl.sock" -j stats | json_get - 'j["Q"]')
+"$ARRIVALCTL" -s "$T/ctl.sock" stop >/dev/null
+wait "$ad"
+ok $? "M/M/1 run at rho = 0.5 exits 0"
+# M/M/1, rho = 0.5: Q = 1, R = 2 ms; over 6 s the time average has a
+# relative sd of a few per cent (relaxation time ~4 ms)
+check "the target's Q $q is rho/(1-rho) = 1 within 20%" python3 -c "import sys; sys.exit(abs($q - 1) > 0.2)"
+check "the target's R $r is D/(1-rho) = 2 ms within 20%" python3 -c "import sys; sys.exit(abs($r / 0.002 - 1) > 0.2)"
+# arrivald's Q adds the loopback and client time of each request
+check "arrivald's Q $aq agrees with the target's $q (plus loopback time)" \
+	python3 -c "import sys; sys.exit(not ($q * 0.8 <= $aq <= $q * 1.5 + 0.3))"
+
+# twice the capacity: the station is never idle, X = 1/D
+sed -i 's/rate = 500.0;/rate = 2000.0; max_in_flight = 100; backlog = 0;/' "$T/mm1.conf"
+bg "$ARRIVALD" -c "$T/mm1.conf" -d 40
+ad=$!
+wait_for 20 at_least completions 1000
+reset
+wait_for 30 at_least completions 4000
+x=$(truth X)
+"$ARRIVALCTL" -s "$T/ctl.sock" stop >/dev/null
+wait "$ad"
+ok $? "overload run exits 0"
+# (the bench holds this to 1%; a loaded test machine can deschedule
+# the target, which stamps arrivals late and idles the station)
+check "at twice the capacity X $x = 1/D = 1000/s within 5%" python3 -c "import sys; sys.exit(abs($x / 1000 - 1) > 0.05)"
+S=$T/results/latest/summary.json
+dropped=$(json_get "$S" 'j["totals"]["dropped"]')
+check "the arrivals beyond max_in_flight were counted as dropped ($dropped)" test "$dropped" -gt 1000
+done_testing
