@@ -565,6 +565,65 @@ read_log(struct lp *lp, const char *name, char **err, int *status)
 	return 0;
 }
 
+/* the log's own offset: the one most of its lines carry */
+static int
+log_offset(const struct lp *lp)
+{
+	uint64_t most = 0;
+	int k, off = 0;
+
+	for (k = 0; k < 2 * LP_MAX_OFFSET + 1; k++) {
+		if (lp->offsets[k] > most) {
+			most = lp->offsets[k];
+			off = k - LP_MAX_OFFSET;
+		}
+	}
+	return off;
+}
+
+/*
+ * The busiest hour: a window of w whole intervals (w * s nearest an hour)
+ * slid one interval at a time, the earliest on a tie; into buf, or when
+ * the span is shorter than the window, the overall mean.
+ */
+static void
+describe_peak(const struct lp *lp, char *buf, size_t size)
+{
+	const struct counts *c = &lp->c;
+	char b1[64], b2[64];
+	int64_t i, n = c->hi - c->lo + 1, w, sum, best, at = 0;
+	double s = c->s / 1e6, hour;
+	int off = log_offset(lp), len;
+
+	w = llround(3600e6 / c->s);
+	if (w < 1)
+		w = 1;
+	if (n < w) {
+		snprintf(buf, size, "the span is shorter than an hour: mean "
+		    "%.4g req/s over %.6g s", c->arrivals / (n * s), n * s);
+		return;
+	}
+	for (sum = 0, i = 0; i < w; i++)
+		sum += c->n[c->lo + i - c->base];
+	best = sum;
+	for (i = w; i < n; i++) {
+		sum += c->n[c->lo + i - c->base];
+		sum -= c->n[c->lo + i - w - c->base];
+		if (sum > best) {
+			best = sum;
+			at = i - w + 1;
+		}
+	}
+	hour = w * s;
+	len = snprintf(buf, size, "peak hour: %.4g req/s from %s (%s), %"
+	    PRId64 " arrivals", best / hour,
+	    isotime(b1, sizeof b1, (c->lo + at) * c->s, off, 0),
+	    isotime(b2, sizeof b2, (c->lo + at) * c->s, off, 1), best);
+	if (w * c->s != 3600 * US_PER_SEC && len > 0 && (size_t)len < size)
+		snprintf(buf + len, size - len, " (a window of %" PRId64
+		    " intervals, %.6g s)", w, hour);
+}
+
 static double
 rate_at(const struct lp *lp, int64_t i)
 {
@@ -577,8 +636,14 @@ write_profile(const struct lp *lp, FILE *f)
 {
 	int64_t i, n = lp->c.hi - lp->c.lo + 1;
 	double r, b0, b1, a, m;
+	char peak[256], start[64];
 
-	fprintf(f, "t_seconds,rate\n");
+	/* where it came from, as comments the loader skips */
+	describe_peak(lp, peak, sizeof peak);
+	fprintf(f, "t_seconds,rate\n"
+	    "# profile-from-log: %" PRIu64 " arrivals in %" PRId64 " intervals "
+	    "of %.6g s from %s\n# %s\n", lp->c.arrivals, n, lp->c.s / 1e6,
+	    isotime(start, sizeof start, lp->c.lo * lp->c.s, 0, 1), peak);
 	b0 = rate_at(lp, 0);
 	for (i = 0; i < n; i++) {
 		r = rate_at(lp, i);
@@ -606,6 +671,7 @@ write_out(const struct lp *lp, const char *out, char **err)
 {
 	char *tmp;
 	int fd;
+	mode_t mask;
 	FILE *f;
 
 	if (out == NULL || strcmp(out, "-") == 0) {
@@ -621,7 +687,10 @@ write_out(const struct lp *lp, const char *out, char **err)
 		free(tmp);
 		return -1;
 	}
-	fchmod(fd, 0644);
+	/* mkstemp makes it 0600; a profile is as readable as any new file */
+	mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
 	if ((f = fdopen(fd, "w")) == NULL) {
 		xasprintf(err, "%s: %s", out, strerror(errno));
 		close(fd);
@@ -649,11 +718,8 @@ static void
 summary(const struct lp *lp)
 {
 	const struct counts *c = &lp->c;
-	char b1[64], b2[64], b3[64];
-	int64_t i, n, w, sum, best, at;
-	double s = c->s / 1e6, hour;
-	int off = 0, k;
-	uint64_t most = 0;
+	char b1[64], b2[64], b3[64], peak[256];
+	int off = log_offset(lp);
 
 	fprintf(stderr, "%s: %" PRIu64 " lines read, %" PRIu64 " arrivals "
 	    "counted, %" PRIu64 " malformed lines skipped\n", lp->prog,
@@ -665,53 +731,14 @@ summary(const struct lp *lp)
 		    lp->prog, lp->common_only);
 	if (c->arrivals == 0)
 		return;
-
-	/* the log's own offset: the one most of its lines carry */
-	for (k = 0; k < 2 * LP_MAX_OFFSET + 1; k++) {
-		if (lp->offsets[k] > most) {
-			most = lp->offsets[k];
-			off = k - LP_MAX_OFFSET;
-		}
-	}
-	n = c->hi - c->lo + 1;
 	fprintf(stderr, "%s: span: %s to %s (%.6g h), %" PRId64 " intervals "
 	    "of %.6g s from %s\n", lp->prog,
 	    isotime(b1, sizeof b1, c->first_us, off, 0),
 	    isotime(b2, sizeof b2, c->last_us, off, 0),
-	    (c->last_us - c->first_us) / 3600e6, n, s,
-	    isotime(b3, sizeof b3, c->lo * c->s, off, 1));
-
-	/* busiest hour: a window of w whole intervals slid one at a time */
-	w = llround(3600e6 / c->s);
-	if (w < 1)
-		w = 1;
-	if (n < w) {
-		fprintf(stderr, "%s: the span is shorter than an hour: mean "
-		    "%.4g req/s over %.6g s\n", lp->prog,
-		    c->arrivals / (n * s), n * s);
-		return;
-	}
-	for (sum = 0, i = 0; i < w; i++)
-		sum += c->n[c->lo + i - c->base];
-	best = sum;
-	at = 0;
-	for (i = w; i < n; i++) {
-		sum += c->n[c->lo + i - c->base];
-		sum -= c->n[c->lo + i - w - c->base];
-		if (sum > best) {
-			best = sum;
-			at = i - w + 1;
-		}
-	}
-	hour = w * s;
-	fprintf(stderr, "%s: peak hour: %.4g req/s from %s (%s), %" PRId64
-	    " arrivals", lp->prog, best / hour,
-	    isotime(b1, sizeof b1, (c->lo + at) * c->s, off, 0),
-	    isotime(b2, sizeof b2, (c->lo + at) * c->s, off, 1), best);
-	if (w * c->s != 3600 * US_PER_SEC)
-		fprintf(stderr, " (a window of %" PRId64 " intervals, %.6g s)",
-		    w, hour);
-	fprintf(stderr, "\n");
+	    (c->last_us - c->first_us) / 3600e6, c->hi - c->lo + 1,
+	    c->s / 1e6, isotime(b3, sizeof b3, c->lo * c->s, off, 1));
+	describe_peak(lp, peak, sizeof peak);
+	fprintf(stderr, "%s: %s\n", lp->prog, peak);
 }
 
 /* "60", "0.5", "90s", "5m", "1h", "1d" as microseconds; -1 if bad */

@@ -197,6 +197,8 @@ test_profile(int64_t s_us)
 	p = strtok_r(buf, "\n", &save);
 	ok(p != NULL && strcmp(p, "t_seconds,rate") == 0, "header line");
 	while ((p = strtok_r(NULL, "\n", &save)) != NULL && np < 2 * n + 1) {
+		if (*p == '#')
+			continue;
 		if (sscanf(p, "%lf,%lf", &t[np], &r[np]) != 2)
 			break;
 		if (r[np] < 0)

@@ -16,7 +16,8 @@ WHAT is one of:
   peak     the peak hour is the busiest 60-interval window of the true
            counts (earliest on a tie), in the log's -0700 and in UTC; it
            lies where the shape puts it (08:00-09:00 local, within 30 min)
-           and its mean is within Poisson bounds of the shape's
+           and its mean is within Poisson bounds of the shape's; the
+           profile names it in a comment
 shown checks that every FILE:LINE the summary shows as malformed is one of
 genlog.py's malformed lines.
 integrals prints the profile's integral over each interval, rounded, to
@@ -40,8 +41,8 @@ def load(truth, profile):
     per_second = {int(k): v for k, v in t["per_second"].items()}
     rows = open(profile).read().split("\n")
     pts = []
-    for i, row in enumerate(rows[1:], 2):
-        if row == "":
+    for row in rows[1:]:
+        if row == "" or row.startswith("#"):
             continue
         ts, rs = row.split(",")
         pts.append((float(ts), float(rs)))
@@ -109,7 +110,8 @@ def chi2_quantile(n, z):
 def main():
     if sys.argv[1] == "integrals":
         rows = open(sys.argv[2]).read().split("\n")[1:]
-        pts = [tuple(float(x) for x in r.split(",")) for r in rows if r]
+        pts = [tuple(float(x) for x in r.split(",")) for r in rows
+               if r and not r.startswith("#")]
         s = float(sys.argv[3])
         n = round(pts[-1][0] / s)
         print(" ".join("%.6g" % round(integral(pts, i * s, (i + 1) * s), 6)
@@ -211,6 +213,8 @@ def main():
         want_utc = datetime.datetime.fromtimestamp(
             start, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         print("# peak %s req/s from %s (%s), %s arrivals" % m.groups())
+        if "\n# " + m.group(0) + "\n" not in open(profile).read():
+            fail("the profile's comment does not name the peak hour")
         if (local, utc, int(n)) != (want_local, want_utc, best):
             fail("want %s (%s), %d arrivals" % (want_local, want_utc, best))
         if abs(float(rate) - best / 3600) > 0.001 * best / 3600:
