@@ -73,6 +73,7 @@ struct request {
 	size_t blen, bcap, hlen, hcap;
 	size_t limit;
 	int want_body, want_head;
+	int sends;                /* times libcurl sent this step (on_prereq) */
 	struct event *pause_ev;
 	struct request *next;     /* free list */
 	struct request *all;      /* every request of the worker */
@@ -268,6 +269,22 @@ on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * libcurl silently sends a request again when the reused connection it
+ * went out on dies before any reply byte (the target reset it).  That
+ * would hide the reset and put on the target a request the schedule never
+ * made, so the second send is refused: the transfer fails and counts as
+ * "reset" (on_done), one scheduled request, one request at the target.
+ */
+static int
+on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+    int local_port)
+{
+	struct request *r = arg;
+
+	return ++r->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 static struct request *
 request_get(struct worker *w)
 {
@@ -287,6 +304,8 @@ request_get(struct worker *w)
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(r->easy, CURLOPT_PREREQDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	r->all = w->all_reqs;
@@ -552,6 +571,7 @@ start_step(struct request *r)
 		r->hdrs = NULL;
 	}
 	r->blen = r->hlen = 0;
+	r->sends = 0;
 	r->want_body = session_wants_body(st);
 	r->want_head = session_wants_headers(st);
 	r->limit = cf->body_limit;
@@ -603,7 +623,8 @@ on_done(void *arg, void *easy, int result)
 		free(why);
 	} else {
 		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
-		reason = http_fail_reason(result, oserr);
+		reason = result == CURLE_ABORTED_BY_CALLBACK && r->sends > 1 ?
+		    FAIL_RESET : http_fail_reason(result, oserr);
 	}
 	if (st->timer >= 0)
 		stats_timer(&w->stats, st->timer, now, r->intended, reason, 0);
