@@ -685,6 +685,12 @@ worker_reconcile(struct worker *w)
 	ratefn_copy(&w->rate, &c->rate);
 	w->stopping = c->stopping;
 	w->quit = c->quit;
+	/* at a stop the backlog is never issued: its arrivals are dropped,
+	 * so that sent + dropped stays every arrival the schedule made */
+	while (w->stopping && w->bl_len > 0) {
+		w->bl_len--;
+		stats_dropped(&w->stats);
+	}
 	w->N0 = c->N0;
 	w->scale = c->scale;
 
