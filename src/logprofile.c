@@ -803,6 +803,7 @@ logprofile_main(int argc, char **argv)
 	int ch, i, status = 0;
 	int64_t interval = 60 * US_PER_SEC;
 	struct reader probe;
+	struct stat st;
 
 	lp = xcalloc(1, sizeof *lp);
 	lp->prog = argc > 0 && argv[0] != NULL ? argv[0] : "profile-from-log";
@@ -853,9 +854,16 @@ logprofile_main(int argc, char **argv)
 	}
 	lp->c.s = interval;
 
-	/* every file readable before the long part starts */
+	/*
+	 * Every file readable before the long part starts.  Only regular
+	 * files are tried: opening and closing a FIFO would cost its writer
+	 * a SIGPIPE.
+	 */
 	for (i = optind; i < argc; i++) {
 		if (strcmp(argv[i], "-") == 0)
+			continue;
+		if (stat(argv[i], &st) == 0 && !S_ISREG(st.st_mode) &&
+		    !S_ISDIR(st.st_mode))
 			continue;
 		if (reader_open(&probe, argv[i], &err) == -1) {
 			fprintf(stderr, "%s: %s\n", lp->prog, err);

@@ -78,6 +78,13 @@ ok $? "--format common"
 check "common-format counts per minute" test "$(integrals "$T/common.csv" 60)" = "2 0 3"
 grep -q 'span is shorter than an hour: mean 0.02778 req/s over 180 s' "$T/common.err"
 ok $? "a span under an hour gives the overall mean"
+# a gzip'd log through a FIFO (never tried before it is read: that could
+# cost the writer a SIGPIPE)
+mkfifo "$T/fifo"
+bg sh -c 'gzip -c "$1" >"$2"' sh "$T/common.log" "$T/fifo"
+timeout 20 "$prog" profile-from-log --format common -o "$T/fifo.csv" "$T/fifo" 2>/dev/null
+ok $? "a gzip'd log through a FIFO"
+check "... counted whole" test "$(integrals "$T/fifo.csv" 60)" = "2 0 3"
 lp -o "$T/nope.csv" "$T/common.log" 2>"$T/common2.err"
 ok $(( $? != 1 )) "a common log read as combined: exit 1"
 grep -q 'try --format common' "$T/common2.err"
