@@ -8,9 +8,10 @@
  * Invariants:
  *   - the page fetches nothing: inline CSS, charts as inline SVG, no
  *     script, so it opens from a mail attachment or an air-gapped host;
- *   - no chart draws more than about MAXPTS points per series (2 * MAXPTS
- *     for min/max envelopes), whatever the run's length, so a 24-hour run
- *     at a 1-second interval gives a page of a few hundred kilobytes;
+ *   - no line has more than MAXPTS points (a latency line's shaded range
+ *     2 * MAXPTS), whatever the run's length, so a 24-hour run at a
+ *     1-second interval gives a page of about half a megabyte and draws
+ *     as fast as a 10-second one;
  *   - every string that came from a file goes through esc() before it
  *     reaches the page;
  *   - summary.json and timeseries.csv are required: when either is missing
@@ -33,7 +34,7 @@
 #include "arrivald.h"
 
 #define MAXPTS 1000	/* buckets per series */
-#define MAXNAMES 64	/* timers or failure reasons drawn; the rest are summed in the table only */
+#define MAXNAMES 64	/* timers or failure reasons charted; summary.json's table lists all */
 #define MAXLINES (MAXNAMES + 4)
 
 /* timeseries.csv columns, in the contract's order */
@@ -1070,7 +1071,7 @@ chart_write(struct rep *r, struct chart *c, const char *title, const char *capti
 	if (c->xkind == X_TIME) {
 		time_unit(c->xmax, &div, &unit);
 		step = time_step(c->xmax, div);
-		for (v = 0; v <= c->xmax / div + 1e-9; v += step) {
+		for (v = 0, k = 0; v <= c->xmax / div + 1e-9 && k < 64; v += step, k++) {
 			double x = xpos(c, v * div);
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\"/>"
 			    "<text x=\"%.1f\" y=\"%.0f\" class=\"xl\">%g</text>\n",

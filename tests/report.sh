@@ -60,7 +60,7 @@ checks "$T/long/report.html" <<EOF
 long: under 2 MB|size|2000000
 long: self-contained|selfcontained
 long: the closed model's eight charts, each with data|charts|$CLOSED_CHARTS
-long: at most 2000 points per series (86,400 rows)|points|2000
+long: at most 1000 points per line, 2000 per shaded range (86,400 rows)|points|1000
 long: a timer named <script> is escaped|escaped
 long: a quoted CSV name with a comma reads back|text|post, with comma
 long: the time axis in hours|axis|rates|time since start (h)

@@ -17,7 +17,8 @@ CHECK:
                     an <svg class="chart"> whose data-series equals its
                     number of class="series" paths, all with data
   nodata IDS        these charts say "no data" and draw no series
-  points MAX        no series has more than MAX points, all inside the viewBox
+  points MAX        no series has more than MAX points, no shaded band more
+                    than 2 * MAX, all inside the viewBox
   size MAX          the file is at most MAX bytes
   escaped           the timer named <script>alert(1)</script> appears escaped,
                     and no such element exists
@@ -56,13 +57,16 @@ class Page(html.parser.HTMLParser):
         if tag == "style":
             self.in_style = True
         if tag == "svg" and "chart" in (a.get("class") or "").split():
-            self.chart = {"series": [], "declared": a.get("data-series"),
+            self.chart = {"series": [], "bands": [], "declared": a.get("data-series"),
                           "viewbox": a.get("viewbox"), "texts": []}
             self.charts[self.section] = self.chart
             self.order.append(self.section)
         if tag == "path" and self.chart is not None and \
                 "series" in (a.get("class") or "").split():
             self.chart["series"].append(a)
+        if tag == "path" and self.chart is not None and \
+                "band" in (a.get("class") or "").split():
+            self.chart["bands"].append(a)
 
     def handle_endtag(self, tag):
         if tag == "svg":
@@ -170,6 +174,14 @@ def run(check, raw, text, page, args):
                     if not (0 <= x <= w and 0 <= y <= h):
                         fail("chart %s series %s: point %g,%g outside the "
                              "viewBox" % (cid, s.get("data-name"), x, y))
+            for s in c["bands"]:
+                pts = points(s["d"].replace("Z", " "))
+                if len(pts) > 2 * int(args[0]):
+                    fail("chart %s: a band of %d points" % (cid, len(pts)))
+                for x, y in pts:
+                    if not (0 <= x <= w and 0 <= y <= h):
+                        fail("chart %s: band point %g,%g outside the viewBox"
+                             % (cid, x, y))
         print("# largest series: %d points" % most)
     elif check == "escaped":
         if "<script" in text.lower():
