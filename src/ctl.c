@@ -533,7 +533,10 @@ ctl_init(struct event_base *b, const char *p, unsigned mode, int activated_fd,
 	}
 	base = b;
 	handler = h;
-	listener = evconnlistener_new(b, accept_cb, NULL, flags, -1, fd);
+	/* backlog 0: the socket already listens (make_socket's SOMAXCONN, or
+	 * systemd's Backlog=); -1 would make libevent listen() again with
+	 * 128, and a burst of clients connecting at once would be refused */
+	listener = evconnlistener_new(b, accept_cb, NULL, flags, 0, fd);
 	if (listener == NULL) {
 		xasprintf(err, "%s: cannot listen", p ? p : "control socket");
 		if (activated_fd < 0) {
