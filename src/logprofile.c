@@ -535,6 +535,7 @@ read_log(struct lp *lp, const char *name, char **err, int *status)
 	}
 	while ((got = reader_next(&r, err)) == 1) {
 		lp->lines++;
+		common_only = 0;
 		why = r.too_long ? "line too long" :
 		    parse_line(r.line, r.len, lp->format, &t_us, &off_min,
 		    &common_only);
