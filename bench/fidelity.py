@@ -21,6 +21,8 @@ line per request, both on the target's clock) and prints one JSON object:
   Q           time-averaged number of requests in the target, from the same
               log (the end-to-end check: M/M/1 gives U/(1-U))
   R           mean time in the target
+  stray       requests dropped for standing more than 1 s apart from the
+              rest at either end of the log
 
 The first --skip seconds are dropped, so that connection set-up does not
 count as burstiness, and so is everything after the last full bin.
@@ -71,6 +73,14 @@ def analyse(arrivals, departures, skip, bin_s):
     order = sorted(range(len(arrivals)), key=arrivals.__getitem__)
     arr = [arrivals[i] / 1e9 for i in order]
     dep = [departures[i] / 1e9 for i in order]
+    # A stray request seconds away from the stream (a late retry, a probe)
+    # would stretch the span and empty the bins: drop such isolated ends
+    # and count them, so the figure says so instead of being skewed.
+    stray = 0
+    while len(arr) > 1 and arr[1] - arr[0] > 1.0:
+        arr.pop(0); dep.pop(0); stray += 1
+    while len(arr) > 1 and arr[-1] - arr[-2] > 1.0:
+        arr.pop(); dep.pop(); stray += 1
     if len(arr) < 100:
         raise ValueError("only %d requests in the log; need 100 or more"
                          % len(arr))
@@ -122,6 +132,7 @@ def analyse(arrivals, departures, skip, bin_s):
             busy += hi - lo
     return {
         "requests": n,
+        "stray": stray,
         "span": end - start,
         "rate": n / (end - start),
         "ks": ks,
