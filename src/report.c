@@ -101,6 +101,7 @@ struct chart {
 	int n;
 	struct line l[MAXLINES];
 	const char *nodata;	/* why there is nothing to draw */
+	int dots;		/* mark each point of a short series */
 	double x0, x1;		/* plot edges in the viewBox, set when drawn */
 };
 
@@ -960,6 +961,25 @@ svg_band(FILE *f, const struct line *l, const struct chart *c,
 		fputs("\"/>\n", f);
 }
 
+/*
+ * A dot on each measured interval of a short run, so that a reader sees
+ * where the values are and a lone interval between gaps still shows:
+ * zero-length subpaths drawn with round caps.
+ */
+static void
+svg_dots(FILE *f, const struct line *l, const struct chart *c,
+    const struct axis *a, double top, double bottom)
+{
+	int i;
+
+	fprintf(f, "<path class=\"dots\" stroke=\"%s\" d=\"", l->color);
+	for (i = 0; i < l->p.n; i++)
+		if (isfinite(l->p.y[i]) && isfinite(l->p.x[i]) && (!a->log || l->p.y[i] > 0))
+			fprintf(f, "M%.1f %.1fh0", xpos(c, l->p.x[i]),
+			    axis_pos(a, l->p.y[i], top, bottom));
+	fputs("\"/>\n", f);
+}
+
 /* one line as a path; after M, bare coordinate pairs are implicit lineto */
 static void
 svg_path(FILE *f, const struct line *l, const struct chart *c,
@@ -1116,6 +1136,8 @@ chart_write(struct rep *r, struct chart *c, const char *title, const char *capti
 		if (!has_points(&c->l[i]))
 			continue;
 		svg_path(f, &c->l[i], c, c->l[i].axis ? &y2a : &ya, top, bottom);
+		if (c->dots && c->l[i].p.n <= 60)
+			svg_dots(f, &c->l[i], c, c->l[i].axis ? &y2a : &ya, top, bottom);
 	}
 	fprintf(f, "<g class=\"legend\">\n");
 	for (i = 0, lx = x0, rows = 0; i < c->n; i++) {
@@ -1176,6 +1198,7 @@ static const char css[] =
     "svg .why{text-anchor:middle;fill:#9aa5b1}"
     "svg path.series{stroke-linejoin:round;stroke-linecap:round}"
     "svg path.band{opacity:.18;stroke:none}"
+    "svg path.dots{fill:none;stroke-width:5;stroke-linecap:round}"
     "details{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:10px 16px;margin-bottom:16px}"
     "summary{cursor:pointer;font-weight:600}"
     "pre{overflow:auto;font-size:12px;background:#f6f7f9;padding:10px;border-radius:6px}"
@@ -1318,7 +1341,7 @@ page_head(struct rep *r)
 static void
 chart_rates(struct rep *r)
 {
-	struct chart c = { .id = "rates", .ylabel = "requests/s", .xmax = r->xmax };
+	struct chart c = { .id = "rates", .dots = 1, .ylabel = "requests/s", .xmax = r->xmax };
 	double *t = r->ts.v[TS_T];
 	int n = r->ts.n;
 
@@ -1354,7 +1377,7 @@ span(const struct line *lo, const struct line *hi)
 static void
 chart_latency(struct rep *r)
 {
-	struct chart c = { .id = "latency", .ylabel = "response time (ms)", .xmax = r->xmax };
+	struct chart c = { .id = "latency", .dots = 1, .ylabel = "response time (ms)", .xmax = r->xmax };
 	static const struct { int col; const char *name, *color; } s[] = {
 		{ TS_P50, "p50", "#4e79a7" }, { TS_P90, "p90", "#76b7b2" },
 		{ TS_P99, "p99", "#f28e2b" }, { TS_MAX, "max", "#e15759" },
@@ -1379,7 +1402,7 @@ chart_latency(struct rep *r)
 static void
 chart_queue(struct rep *r)
 {
-	struct chart c = { .id = "queue", .ylabel = "requests", .xmax = r->xmax };
+	struct chart c = { .id = "queue", .dots = 1, .ylabel = "requests", .xmax = r->xmax };
 	double *t = r->ts.v[TS_T], *qz, *ln;
 	int n = r->ts.n, i;
 
@@ -1394,7 +1417,7 @@ chart_queue(struct rep *r)
 	if (!r->closed)
 		return;
 
-	c = (struct chart){ .id = "users", .ylabel = "users N", .y2label = "think time Z (s)",
+	c = (struct chart){ .id = "users", .dots = 1, .ylabel = "users N", .y2label = "think time Z (s)",
 	    .xmax = r->xmax };
 	downsample(&chart_line(&c, "N users", "#b07aa1", 0, 0)->p, t,
 	    r->ts.v[TS_N], n, r->xmax, 0, 1);
@@ -1413,7 +1436,7 @@ chart_queue(struct rep *r)
 		qz[i] = isfinite(q) && z > 0 ? q / z : NAN;
 		ln[i] = isfinite(q) && isfinite(nn) && z > 0 ? (nn - q) / z : NAN;
 	}
-	c = (struct chart){ .id = "closedrates", .ylabel = "requests/s", .xmax = r->xmax };
+	c = (struct chart){ .id = "closedrates", .dots = 1, .ylabel = "requests/s", .xmax = r->xmax };
 	downsample(&chart_line(&c, "N/Z target", "#7b8794", 1, 0)->p, t,
 	    r->ts.v[TS_RATE], n, r->xmax, 0, 1);
 	downsample(&chart_line(&c, "\xce\xbb_N = (N\xe2\x88\x92Q)/Z", "#4e79a7", 0, 0)->p, t,
@@ -1515,7 +1538,7 @@ timers_section(struct rep *r)
 {
 	FILE *f = r->f;
 	json_t *tm = json_object_get(r->sum, "timers"), *o;
-	struct chart c = { .id = "timers", .ylabel = "p99 (ms)", .xmax = r->xmax };
+	struct chart c = { .id = "timers", .dots = 1, .ylabel = "p99 (ms)", .xmax = r->xmax };
 	struct group *g = &r->timers;
 	double lo = INFINITY, hi = 0, y;
 	size_t i;
