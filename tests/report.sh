@@ -151,6 +151,23 @@ else
 	diag "arrivalctl has no report command yet; report-write stands in"
 fi
 
+# --- the daemon's own files, when the daemon is built: the formats agree,
+# and the page depends on the files alone
+if [ -x "$ARRIVALD" ] && timeout 30 "$ARRIVALD" --demo -d 2 -o "$T/demo" \
+	-s "$T/demo.sock" >"$T/demo.out" 2>&1 && [ -d "$T/demo/latest" ]; then
+	d=$T/demo/latest
+	checks "$d/report.html" <<EOF
+the daemon's report draws its run|drawn|rates,latency,queue,distribution,timers
+the daemon's report says no failures|nodata|failures
+the daemon's report is self-contained|selfcontained
+EOF
+	cp "$d/report.html" "$T/daemon.html"
+	check "report-write on the daemon's files" "$WRITE" "$d"
+	check "gives the daemon's page byte for byte" cmp -s "$T/daemon.html" "$d/report.html"
+else
+	diag "arrivald --demo gave no run directory; the daemon's files are not checked"
+fi
+
 # --- a real browser
 CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
 if [ -z "$CHROME" ]; then

@@ -16,6 +16,7 @@ CHECK:
   charts IDS        exactly these charts (comma-separated section ids), each
                     an <svg class="chart"> whose data-series equals its
                     number of class="series" paths, all with data
+  drawn IDS         these charts (among others) draw series with data
   nodata IDS        these charts say "no data" and draw no series
   points MAX        no series has more than MAX points, no shaded band more
                     than 2 * MAX, all inside the viewBox
@@ -151,6 +152,18 @@ def run(check, raw, text, page, args):
                     fail("chart %s: a series without a name" % cid)
             if not any(cls == "at" for cls, _ in c["texts"]):
                 fail("chart %s has no axis titles" % cid)
+    elif check == "drawn":
+        for cid in args[0].split(","):
+            c = page.charts.get(cid)
+            if c is None:
+                fail("no chart %s" % cid)
+            if not c["series"] or c["declared"] != str(len(c["series"])):
+                fail("chart %s draws %d series, declares %s" %
+                     (cid, len(c["series"]), c["declared"]))
+            for s in c["series"]:
+                if len(points(s.get("d") or "")) < 2:
+                    fail("chart %s: series %s has no data" %
+                         (cid, s.get("data-name")))
     elif check == "nodata":
         for cid in args[0].split(","):
             c = page.charts.get(cid)
