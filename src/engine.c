@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -121,6 +122,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct control ctl;
 	int64_t epoch;
+	double wall_sec, wall_frac; /* CLOCK_REALTIME at the epoch: whole seconds, the rest */
 	uint64_t seed;
 	int shard, shards;
 } E = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -425,6 +427,11 @@ user_done(struct worker *w, uint32_t u, int64_t now)
 	}
 	w->users.state[u] = USER_IDLE;
 	users_push(&w->users, u, think_draw(w, now, 0));
+	/* the timer is armed for the earliest deadline only: a think shorter
+	 * than every other one must re-arm it, or the user waits for the
+	 * next timer event and the think time is stretched */
+	if (w->users.heap[0].user == u)
+		users_arm(w);
 }
 
 /* bring the number of active users to n; new ones start at a random
@@ -491,6 +498,49 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
 	http_kick(w->http);
 	arr_arm(w);
+}
+
+/*
+ * Constant spacing across a fleet.  The K*W streams of a fleet interleave
+ * only if they share a time origin, and every instance starts at its own
+ * instant; so a constant-rate schedule is anchored to the wall clock
+ * (CLOCK_REALTIME), which NTP keeps common to the hosts.  At a constant
+ * fleet rate r the fleet's arrivals are the instants n / r since the Unix
+ * epoch, and stream g of G takes those with n = g + 1 (mod G): its next
+ * arrival is where the fleet's mass r * wall next reaches such an n.  The
+ * mass is reduced modulo the cycle G / r in seconds first, so that the
+ * ~1.8e9 s of the wall clock cost no precision.  Done whenever a stream
+ * starts afresh at a constant rate (start, resume, a plain `set rate`,
+ * `set arrivals constant`, `set model open`); ramps and profiles keep the
+ * phase they have.
+ */
+static void
+arr_align(struct worker *w, double now_s)
+{
+	double r, G, cycle, m, ahead;
+
+	if (w->arr.kind != ARRIVALS_CONSTANT || w->rate.n != 1 || w->paused)
+		return;
+	r = w->rate.r[0];
+	if (!(r > 0) || !isfinite(r))
+		return;
+	G = 1.0 / w->share;
+	cycle = G / r;
+	m = fmod(fmod(E.wall_sec, cycle) + E.wall_frac + now_s, cycle) * r;
+	ahead = fmod((double)(w->stream + 1) - m, G);
+	if (ahead < 0)
+		ahead += G;
+	w->arr.t_ref = now_s;
+	w->arr.remaining = ahead;
+	w->arr.t_next = ratefn_solve(&w->rate, now_s, ahead);
+}
+
+static int
+rate_same(const struct ratefn *a, const struct ratefn *b)
+{
+	return a->n == b->n && a->end == b->end &&
+	    memcmp(a->t, b->t, a->n * sizeof *a->t) == 0 &&
+	    memcmp(a->r, b->r, a->n * sizeof *a->r) == 0;
 }
 
 /* --- requests and transactions --- */
@@ -665,6 +715,7 @@ worker_reconcile(struct worker *w)
 	double now_s = secs(now), z_old, z_new;
 	struct ratefn zero, old;
 	uint64_t n_total, n_mine;
+	int fresh;
 
 	pthread_mutex_lock(&E.lock);
 	if (c->gen == w->gen) {
@@ -696,6 +747,8 @@ worker_reconcile(struct worker *w)
 
 	/* open model: re-place the pending arrival under the new rate */
 	ratefn_const(&zero, 0);
+	fresh = !w->started || w->model != c->model || w->arrivals != c->arrivals ||
+	    (w->paused && !c->paused) || !rate_same(&old, &w->rate);
 	if (c->model == MODEL_OPEN) {
 		if (w->model != MODEL_OPEN && w->started) {
 			users_clear(&w->users);
@@ -737,6 +790,8 @@ worker_reconcile(struct worker *w)
 	w->model = c->model;
 	w->arrivals = c->arrivals;
 	w->started = 1;
+	if (c->model == MODEL_OPEN && fresh)
+		arr_align(w, now_s);
 	pthread_mutex_unlock(&E.lock);
 	ratefn_free(&zero);
 	ratefn_free(&old);
@@ -784,6 +839,15 @@ engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
 
 	evthread_use_pthreads();
 	E.epoch = epoch;
+	{
+		struct timespec ts;
+		int64_t mono;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		mono = clock_now();
+		E.wall_sec = (double)ts.tv_sec;
+		E.wall_frac = ts.tv_nsec / 1e9 - (double)(mono - epoch) / NS_PER_SEC;
+	}
 	E.seed = seed;
 	E.shard = cf->shard_index;
 	E.shards = cf->shard_count > 0 ? cf->shard_count : 1;
@@ -1106,6 +1170,19 @@ engine_rate_now(double now_s)
 	r = ratefn_eval(&E.ctl.rate, now_s);
 	pthread_mutex_unlock(&E.lock);
 	return r;
+}
+
+/* when the rate drops to 0 for good (a profile with end = stop), in
+ * seconds since the epoch; INFINITY if it never does */
+double
+engine_rate_end(void)
+{
+	double t;
+
+	pthread_mutex_lock(&E.lock);
+	t = ratefn_end_time(&E.ctl.rate);
+	pthread_mutex_unlock(&E.lock);
+	return t;
 }
 
 double
