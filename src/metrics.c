@@ -69,10 +69,14 @@ emit(void *arg, const char *name, enum stat_kind kind, double x, const char *s)
 	for (i = 0; i < sizeof map / sizeof map[0]; i++) {
 		if (strcmp(map[i].field, name) != 0)
 			continue;
+		/* A field that does not apply (users, think_seconds in the
+		 * open model) is left out, HELP and TYPE too: an absent series
+		 * is what PromQL expects, where a 0 would read as "no users"
+		 * and make Q/Z infinite in the fleet rules. */
+		if (kind == STAT_NULL)
+			return;
 		evbuffer_add_printf(e->out, "# HELP arrivald_%s %s\n# TYPE arrivald_%s %s\n",
 		    map[i].metric, map[i].help, map[i].metric, map[i].type);
-		if (kind == STAT_NULL || !isfinite(x))
-			x = kind == STAT_NULL ? 0 : x;
 		evbuffer_add_printf(e->out, "arrivald_%s{shard=\"%s\"} %.17g\n",
 		    map[i].metric, e->shard, isfinite(x) ? x : 0);
 	}
@@ -123,13 +127,16 @@ on_request(struct evhttp_request *req, void *arg)
 	struct stats_view v;
 	struct engine_view ev;
 	struct evbuffer *out;
+	const char *path;
 	char *text;
 
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
 		evhttp_send_error(req, 405, "Method Not Allowed");
 		return;
 	}
-	if (strcmp(evhttp_request_get_uri(req), "/metrics") != 0) {
+	/* the path alone: Prometheus' `params` add a query string */
+	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		evhttp_send_error(req, 404, "Not Found");
 		return;
 	}
