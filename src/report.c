@@ -1295,6 +1295,12 @@ page_head(struct rep *r)
 	row_str(r, "model", model);
 	row_str(r, "arrivals", arr);
 	row(r, "duration", fdur(r, jnum(s, "duration")));
+	/* the seed replays the same arrival schedule; print it exactly */
+	v = json_object_get(s, "seed");
+	if (json_is_integer(v)) {
+		snprintf(lbuf, sizeof lbuf, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		row(r, "seed", lbuf);
+	}
 	row(r, "target rate", frate(r, jnum(s, "rate_target")));
 	row(r, "&lambda; (arrival rate)", frate(r, jnum(s, "lambda")));
 	row(r, "X (throughput)", frate(r, jnum(s, "X")));
