@@ -45,6 +45,7 @@ short: series within the viewBox and few points|points|2000
 short: a timer named <script> is escaped|escaped
 short: the time axis in seconds|axis|rates|time since start (s)
 short: the run id in the page|text|20261124T031500Z
+short: the seed exactly, all 17 digits|text|12345678901234567
 short: failures by reason in the summary|text|http_5xx
 short: the distribution on the 1/(1-p) axis|axis|distribution|1/(1
 short: a 99.9% tick on the distribution axis|text|99.9%

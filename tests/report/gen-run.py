@@ -163,6 +163,7 @@ def run(kind, d):
         "model": "closed" if closed else "open",
         "arrivals": "poisson",
         "shard": "0/1",
+        "seed": 12345678901234567,  # more digits than a double holds
         "totals": {"sent": sent, "completed": completed, "failed": failed,
                    "dropped": dropped, "failures": tot_fail},
         "lambda": sent / dur, "X": completed / dur, "Q": 1.9, "R": 0.0156,
