@@ -239,7 +239,7 @@ static const struct field {
 	int fleet_sum;         /* summed over a fleet */
 } fields[] = {
 	{ "model", U_TEXT, 0 }, { "arrivals", U_TEXT, 0 }, { "state", U_TEXT, 0 },
-	{ "shard", U_TEXT, 0 }, { "rate_target", U_RATE, 1 },
+	{ "shard", U_TEXT, 0 }, { "rate_target", U_RATE, 0 },
 	{ "lambda", U_RATE, 1 }, { "X", U_RATE, 1 }, { "Q", U_REAL, 1 },
 	{ "R", U_LATENCY, 0 }, { "N", U_COUNT, 0 }, { "Z", U_SECONDS, 0 },
 	{ "Q_over_Z", U_RATE, 1 }, { "lambda_N", U_RATE, 0 },
@@ -301,6 +301,8 @@ fmt_value(char *b, size_t n, json_t *v, enum unit u)
 /*
  * The fleet's view: the sums over shards of the additive fields; and
  * Q_over_Z as sum of Q_i/Z_i (= sum Q / Z when the shards share Z).
+ * Targets (rate_target, N) are the fleet's on every shard, so they are
+ * taken once, as the largest (as the Prometheus rules do), never summed.
  * The rest are taken from the first shard only where all agree.
  */
 static json_t *
@@ -333,6 +335,22 @@ fleet_sum(json_t **objs, int n)
 
 		if (fields[i].fleet_sum)
 			continue;
+		if (strcmp(fields[i].name, "rate_target") == 0 ||
+		    strcmp(fields[i].name, "N") == 0) {
+			double max = 0;
+			int have = 0, ok;
+
+			for (k = 0; k < n; k++) {
+				double v = objs[k] ? num(objs[k], fields[i].name, &ok) : 0;
+				if (objs[k] && ok && (!have || v > max)) {
+					max = v;
+					have = 1;
+				}
+			}
+			if (have)
+				json_object_set_new(f, fields[i].name, json_real(max));
+			continue;
+		}
 		for (k = 0; k < n; k++) {
 			json_t *v = objs[k] ? json_object_get(objs[k],
 			    fields[i].name) : NULL;
