@@ -23,6 +23,9 @@
  * time, or the user's think deadline), so coordinated omission is not
  * possible; the lag between intended and actual send is measured too.
  */
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -75,6 +78,7 @@ struct request {
 	size_t limit;
 	int want_body, want_head;
 	int sends;                /* times libcurl sent this step (on_prereq) */
+	int fd_short;             /* on_opensocket refused it a descriptor */
 	struct event *pause_ev;
 	struct request *next;     /* free list */
 	struct request *all;      /* every request of the worker */
@@ -125,6 +129,7 @@ static struct {
 	double wall_sec, wall_frac; /* CLOCK_REALTIME at the epoch: whole seconds, the rest */
 	uint64_t seed;
 	int shard, shards;
+	int fd_limit;             /* requests' sockets stay below this number */
 } E = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void worker_reconcile(struct worker *);
@@ -287,6 +292,31 @@ on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
 	return ++r->sends > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
+/*
+ * The last descriptors are not for requests: the control socket, /metrics
+ * and the results files need them to go on working while a target holds
+ * connections open faster than RLIMIT_NOFILE allows (without this, accept
+ * on the control socket failed with EMFILE for as long as the load ran).
+ * socket() returns the lowest free number, so a number at or above
+ * E.fd_limit means fewer than the reserve are free: that socket is closed
+ * at once and its request fails as "fd".
+ */
+static curl_socket_t
+on_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct request *r = arg;
+	curl_socket_t fd;
+
+	fd = socket(a->family, a->socktype, a->protocol);
+	if (fd != CURL_SOCKET_BAD && fd >= E.fd_limit) {
+		close(fd);
+		r->fd_short = 1;
+		errno = EMFILE;
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
 static struct request *
 request_get(struct worker *w)
 {
@@ -308,6 +338,8 @@ request_get(struct worker *w)
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(r->easy, CURLOPT_PREREQDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+	curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	r->all = w->all_reqs;
@@ -621,7 +653,7 @@ start_step(struct request *r)
 		r->hdrs = NULL;
 	}
 	r->blen = r->hlen = 0;
-	r->sends = 0;
+	r->sends = r->fd_short = 0;
 	r->want_body = session_wants_body(st);
 	r->want_head = session_wants_headers(st);
 	r->limit = cf->body_limit;
@@ -675,6 +707,8 @@ on_done(void *arg, void *easy, int result)
 		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
 		reason = result == CURLE_ABORTED_BY_CALLBACK && r->sends > 1 ?
 		    FAIL_RESET : http_fail_reason(result, oserr);
+		if (r->fd_short)
+			reason = FAIL_FD;
 	}
 	if (st->timer >= 0)
 		stats_timer(&w->stats, st->timer, now, r->intended, reason, 0);
@@ -849,6 +883,20 @@ engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
 		E.wall_frac = ts.tv_nsec / 1e9 - (double)(mono - epoch) / NS_PER_SEC;
 	}
 	E.seed = seed;
+	{
+		struct rlimit rl;
+		rlim_t reserve;
+
+		/* an eighth of the limit, 8 to 64, for all but the requests */
+		if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+		    rl.rlim_cur > INT32_MAX)
+			E.fd_limit = INT32_MAX;
+		else {
+			reserve = rl.rlim_cur / 8;
+			reserve = reserve < 8 ? 8 : reserve > 64 ? 64 : reserve;
+			E.fd_limit = rl.rlim_cur > reserve ? (int)(rl.rlim_cur - reserve) : 0;
+		}
+	}
 	E.shard = cf->shard_index;
 	E.shards = cf->shard_count > 0 ? cf->shard_count : 1;
 	E.n = cf->workers > 0 ? cf->workers : 1;
