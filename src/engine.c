@@ -853,8 +853,11 @@ wake_all(void)
 {
 	int i;
 
+	/* engine_init sets a configured profile before the workers' events
+	 * exist; they reconcile when they start */
 	for (i = 0; i < E.n; i++)
-		event_active(E.w[i].wake, EV_READ, 0);
+		if (E.w[i].wake != NULL)
+			event_active(E.w[i].wake, EV_READ, 0);
 }
 
 /* caller holds E.lock */
