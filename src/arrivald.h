@@ -472,6 +472,7 @@ struct stats **engine_stats(int *n);
 const struct conf *engine_conf(void); /* main thread only */
 double engine_rate_now(double now_s);
 double engine_profile_position(double now_s, const char **file);
+double engine_rate_end(void);  /* seconds since the epoch; INFINITY: never */
 
 /* results.c: the files of a run; every write failure is logged, never fatal */
 struct results_meta {

@@ -508,6 +508,11 @@ on_slice(evutil_socket_t fd, short what, void *arg)
 	take_slice();
 	window_view(&v);
 	autoscale(&v);
+	/* a profile with end = stop that has ended means the run is over:
+	 * its rate is 0 for ever, so stop as at the end of a duration
+	 * (whichever comes first) instead of idling */
+	if (!D.stopping && uptime() >= engine_rate_end())
+		begin_stop("the profile ended");
 }
 
 static void
@@ -731,6 +736,9 @@ daemon_main(const struct daemon_opts *o)
 	strftime(D.run_id, sizeof D.run_id, "%Y%m%dT%H%M%SZ", &tm);
 
 	signal(SIGPIPE, SIG_IGN);
+	/* a results file at the size limit (RLIMIT_FSIZE, LimitFSIZE=) must be
+	 * a write error, logged, and not the end of the run by SIGXFSZ */
+	signal(SIGXFSZ, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		log_err("cannot initialise libcurl");
 		return 1;
