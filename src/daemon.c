@@ -533,7 +533,10 @@ on_interval(evutil_socket_t fd, short what, void *arg)
 	D.timers = xreallocarray(D.timers, count ? count : 1, sizeof *D.timers);
 	stats_collect_timers(w, n, D.timers);
 	D.interval_t += D.conf->results_interval;
-	results_interval(uptime(), &v, &e, D.timers, count);
+	/* t is when the counters were taken, not when the row is written
+	 * (the timers' histograms take a while to sum), so that a row's
+	 * lambda times its t step is its interval's sends */
+	results_interval((double)(cur->at - D.epoch) / NS_PER_SEC, &v, &e, D.timers, count);
 }
 
 static void
