@@ -475,10 +475,13 @@ autoscale(const struct stats_view *v)
 	if (clock_now() - D.scaled_at < (int64_t)(D.conf->window * NS_PER_SEC) ||
 	    uptime() < D.conf->window)
 		return;
-	N = s.N0 * s.scale;
+	/* N (and N0) are the fleet's while Q is this shard's own, about 1/K
+	 * of the fleet's: compare like with like, this shard's Q with its
+	 * share N/K, or a shard of K would settle at K times the tolerance */
+	N = s.N0 * s.scale / (D.conf->shard_count > 0 ? D.conf->shard_count : 1);
 	if (N <= 0 || v->Q / N <= D.conf->tolerance)
 		return;
-	want = 1.2 * v->Q / (D.conf->tolerance * s.N0);
+	want = 1.2 * s.scale * (v->Q / N) / D.conf->tolerance;
 	k = fmax(want, s.scale * 1.25);
 	kmax = (double)D.conf->max_users / s.N0;
 	if (k > kmax) {
