@@ -219,6 +219,7 @@ struct conf {
 	double connect_timeout;
 	double drain;         /* seconds to wait for in-flight at stop */
 	uint64_t body_limit;  /* bytes of a response body kept for extract/expect */
+	uint64_t connections; /* per worker and host; 0 = no cap */
 
 	/* profile (optional) */
 	char *profile_file;   /* NULL = none */
@@ -405,6 +406,7 @@ struct http *http_new(struct event_base *, http_done_fn, void *arg);
 void http_free(struct http *);
 int http_add(struct http *, void *easy);   /* 0, or -1 (counted as failed) */
 void http_remove(struct http *, void *easy);
+void http_set_connections(struct http *, long max);
 void http_kick(struct http *);             /* let libcurl act on new handles now */
 int http_fail_reason(int curlcode, long oserrno);
 

@@ -57,6 +57,7 @@ const char *const conf_keys[] = {
 	"workload.connect_timeout",
 	"workload.drain",
 	"workload.body_limit",
+	"workload.connections",
 	"profile.file",
 	"profile.speed",
 	"profile.scale",
@@ -113,7 +114,7 @@ static const char *const workload_keys[] = {
 	"model", "arrivals", "rate", "users", "think", "autoscale", "tolerance",
 	"max_users", "max_in_flight", "backlog", "duration", "window", "seed",
 	"workers", "shard", "keepalive", "timeout", "connect_timeout", "drain",
-	"body_limit", NULL
+	"body_limit", "connections", NULL
 };
 static const char *const profile_keys[] = {
 	"file", "speed", "scale", "loop", "end", NULL
@@ -1221,6 +1222,13 @@ workload_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 			    ">= 0, got %lld", v);
 		else
 			cf->body_limit = (uint64_t)v;
+	}
+	if (get_int(ld, g, pfx, "connections", &v) == 1) {
+		if (v < 0 || v > 1000000)
+			err(ld, at(g, "connections"), "workload.connections: must be "
+			    "0 (no cap) to 1000000, got %lld", v);
+		else
+			cf->connections = (uint64_t)v;
 	}
 
 	/*

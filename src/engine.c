@@ -40,6 +40,7 @@
 
 struct plan {
 	int refs;                 /* atomic */
+	uint64_t serial;          /* unique: a step pointer is only known with it */
 	struct conf *conf;
 	double *cum;              /* cumulative transaction weights */
 	uint8_t *sessions;        /* per transaction: needs a session */
@@ -80,6 +81,9 @@ struct request {
 	int sends;                /* times libcurl sent this step (on_prereq) */
 	int fd_short;             /* on_opensocket refused it a descriptor */
 	struct event *pause_ev;
+	const struct step *ready; /* the handle is set up for this step, */
+	uint64_t ready_serial;    /* of this plan, with no session: reuse it */
+	int had_session;          /* the cookie engine was ever on */
 	struct request *next;     /* free list */
 	struct request *all;      /* every request of the worker */
 };
@@ -173,7 +177,10 @@ plan_new(struct conf *cf)
 	char *name;
 	int i, k;
 
+	static uint64_t serials;
+
 	p->refs = 1;
+	p->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	p->conf = cf;
 	p->cum = xcalloc(cf->ntransactions, sizeof *p->cum);
 	p->sessions = xcalloc(cf->ntransactions, 1);
@@ -342,6 +349,9 @@ request_get(struct worker *w)
 	curl_easy_setopt(r->easy, CURLOPT_OPENSOCKETDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* the targets are named in the config: no proxy from the environment
+	 * (which also spares libcurl a getenv() per transfer) */
+	curl_easy_setopt(r->easy, CURLOPT_PROXY, "");
 	r->all = w->all_reqs;
 	w->all_reqs = r;
 	w->nreqs++;
@@ -352,8 +362,10 @@ static void
 request_put(struct worker *w, struct request *r)
 {
 	if (r->hdrs != NULL) {
+		/* the handle still points at them: it is no longer set up */
 		curl_slist_free_all(r->hdrs);
 		r->hdrs = NULL;
+		r->ready = NULL;
 	}
 	if (r->own_session && r->session != NULL)
 		session_free(r->session);
@@ -648,15 +660,24 @@ start_step(struct request *r)
 	char *why = NULL;
 	double timeout;
 
-	if (r->hdrs != NULL) {
-		curl_slist_free_all(r->hdrs);
-		r->hdrs = NULL;
-	}
 	r->blen = r->hlen = 0;
 	r->sends = r->fd_short = 0;
 	r->want_body = session_wants_body(st);
 	r->want_head = session_wants_headers(st);
 	r->limit = cf->body_limit;
+	/* A plain target (no session) on a handle that last ran the same step
+	 * of the same plan, and never had cookies on, is set up already:
+	 * libcurl keeps the options between transfers. */
+	if (r->session == NULL && !r->had_session && r->ready == st &&
+	    r->ready_serial == r->plan->serial)
+		goto send;
+	if (r->hdrs != NULL) {
+		curl_slist_free_all(r->hdrs);
+		r->hdrs = NULL;
+	}
+	r->ready = NULL;
+	if (r->session != NULL)
+		r->had_session = 1;
 	if (session_prepare(r->session, st, r->easy, &r->hdrs, &why) != 0) {
 		log_debug("%s: %s", st->name, why ? why : "cannot prepare");
 		free(why);
@@ -671,6 +692,11 @@ start_step(struct request *r)
 	    (long)(cf->connect_timeout * 1000));
 	curl_easy_setopt(r->easy, CURLOPT_FORBID_REUSE, cf->keepalive ? 0L : 1L);
 	curl_easy_setopt(r->easy, CURLOPT_FRESH_CONNECT, cf->keepalive ? 0L : 1L);
+	if (r->session == NULL) {
+		r->ready = st;
+		r->ready_serial = r->plan->serial;
+	}
+send:
 	if (st->timer >= 0)
 		stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
 	if (r->step == 0)
@@ -760,6 +786,7 @@ worker_reconcile(struct worker *w)
 	if (w->plan != c->plan) {
 		plan_unref(w->plan);
 		w->plan = plan_ref(c->plan);
+		http_set_connections(w->http, (long)w->plan->conf->connections);
 		w->max_in_flight = (uint64_t)ceil((double)w->plan->conf->max_in_flight * w->share);
 		if (w->max_in_flight < 1)
 			w->max_in_flight = 1;

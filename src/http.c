@@ -154,6 +154,14 @@ http_add(struct http *h, void *easy)
 	return curl_multi_add_handle(h->multi, easy) == CURLM_OK ? 0 : -1;
 }
 
+/* 0: no cap; beyond the cap libcurl queues transfers for a free
+ * connection, which keeps bursts from opening a connection each */
+void
+http_set_connections(struct http *h, long max)
+{
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max);
+}
+
 void
 http_remove(struct http *h, void *easy)
 {

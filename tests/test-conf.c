@@ -138,7 +138,8 @@ test_full(void)
 	    "workers, shard");
 	ok(cf->keepalive == 0 && feq(cf->timeout, 7.5) &&
 	    feq(cf->connect_timeout, 1.5) && feq(cf->drain, 2) &&
-	    cf->body_limit == 4096, "keepalive, timeouts, drain, body_limit");
+	    cf->body_limit == 4096 && cf->connections == 64,
+	    "keepalive, timeouts, drain, body_limit, connections");
 
 	snprintf(p, sizeof p, "%s/tests/conf/peak.csv", srcdir);
 	ok(cf->profile_file != NULL && strcmp(cf->profile_file, p) == 0,
