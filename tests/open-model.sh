@@ -33,15 +33,19 @@ sent=$(json_get "$S" 'j["totals"]["sent"]')
 completed=$(json_get "$S" 'j["totals"]["completed"]')
 check "the target saw every request sent ($lines of $sent)" test "$lines" -eq "$sent"
 check "every request completed ($completed of $sent)" test "$completed" -eq "$sent"
-python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 5.5 --rate 400 >"$T/st1"
+python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 5.5 --rate 400 \
+	--floor 0.0005 >"$T/st1"
 n=$(json_get "$T/st1" 'j["n"]')
 # 5 s at 400/s: 2000 arrivals, sd 44.7; 5 sd plus 1% for the window edges
 check "arrivals in 5 s within Poisson bounds ($n, expect 2000)" \
 	python3 -c "import sys; sys.exit(abs($n - 2000) > 5 * 44.7 + 20)"
 ks=$(json_get "$T/st1" 'j["ks"]')
-# KS critical value at alpha = 1e-4 for n = 2000 is 0.048; network jitter adds a little
-check "gaps at the target are Exp(400): KS distance $ks" \
-	python3 -c "import sys; sys.exit(not $ks < 0.06)"
+# The target stamps an arrival when its event loop gets to it, so gaps
+# shorter than its time per request are not resolved; above a 0.5 ms
+# floor the gaps of a Poisson stream are again Exp(400).  About 1640 of
+# them: the KS critical value at alpha = 1e-4 is 0.053.
+check "gaps at the target are Exp(400): KS distance $ks above a 0.5 ms floor" \
+	python3 -c "import sys; sys.exit(not $ks < 0.053)"
 disp=$(json_get "$T/st1" 'j["dispersion"]')
 # 50 bins of 100 ms: the dispersion index of Poisson counts has sd 0.2
 check "counts per 100 ms are Poisson: dispersion index $disp" \
@@ -66,11 +70,13 @@ ok $? "a constant-rate run exits 0"
 kill -TERM "$sut"; wait "$sut" 2>/dev/null
 python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 3.5 >"$T/st2"
 rate=$(json_get "$T/st2" 'j["rate"]')
-cv=$(json_get "$T/st2" 'j["cv"]')
+near=$(json_get "$T/st2" 'j["near"]')
 check "constant rate at the target is 200/s ($rate)" \
 	python3 -c "import sys; sys.exit(abs($rate - 200) > 4)"
-check "constant gaps are even: coefficient of variation $cv" \
-	python3 -c "import sys; sys.exit(not $cv < 0.25)"
+# Exp gaps fall within 40% of their mean 30% of the time; scheduling
+# noise on a loaded machine moves a few even gaps out of the band
+check "constant gaps are even: $near of them within 40% of 1/rate" \
+	python3 -c "import sys; sys.exit(not $near > 0.7)"
 
 # the target is down: every request fails as refused, the run ends cleanly
 dead=$(free_port)

@@ -3,18 +3,21 @@
 arrival-sut (-L: "arrival_ns departure_ns" per request).  Prints one JSON
 object: n, span, rate, ks (KS distance of the gaps against Exp(rate)),
 dispersion (variance/mean of counts in bins), cv (coefficient of
-variation of the gaps), and the counts per bin.  Options:
+variation of the gaps), near (the share of gaps within 40% of the mean:
+0.30 for Poisson, 1 for even spacing), and the counts per bin.  Options:
   --skip S   ignore the first S seconds (start-up)
   --until S  ignore after S seconds from the first arrival
   --bin S    bin width for the dispersion index (default 0.1)
   --rate R   the rate to test the gaps against (default: measured)
+  --floor S  KS over the gaps above S seconds, less S (memorylessness)
 """
 import json, math, sys
 
 def main():
     args = sys.argv[1:]
     path = args.pop(0)
-    opt = {"--skip": 0.0, "--until": 1e18, "--bin": 0.1, "--rate": 0.0}
+    opt = {"--skip": 0.0, "--until": 1e18, "--bin": 0.1, "--rate": 0.0,
+           "--floor": 0.0}
     while args:
         k = args.pop(0)
         opt[k] = float(args.pop(0))
@@ -33,7 +36,11 @@ def main():
     span = t[-1] - t[0]
     gaps = [b - a for a, b in zip(t, t[1:])]
     rate = opt["--rate"] or (len(gaps) / span)
-    gs = sorted(gaps)
+    # Exp is memoryless: the gaps above a floor, less the floor, are Exp
+    # at the same rate.  A floor above the target's timestamp resolution
+    # (its event loop's time per request) keeps that out of the distance.
+    fl = opt["--floor"]
+    gs = sorted(g - fl for g in gaps if g > fl)
     n = len(gs)
     d = 0.0
     for i, g in enumerate(gs):
@@ -50,7 +57,9 @@ def main():
             counts[k] += 1
     cm = sum(counts) / nb if nb else 0
     cv = sum((c - cm) ** 2 for c in counts) / (nb - 1) if nb > 1 else 0
+    near = sum(1 for g in gaps if abs(g - mean) <= 0.4 * mean) / n
     print(json.dumps({"n": len(t), "span": span, "rate": len(gaps) / span,
+                      "near": near,
                       "ks": d, "dispersion": cv / cm if cm else 0,
                       "cv": math.sqrt(var) / mean if mean else 0,
                       "counts": counts}))
