@@ -26,7 +26,14 @@ stat_of() { # stat_of EXPR: a python expression over the stats object j
 stat_is() { # stat_is EXPR: true when EXPR over the stats object holds
 	[ "$(stat_of "$1")" = True ]
 }
-nfds() { ls "/proc/$1/fd" | wc -l; }
+nfds() { # nfds PID: its open descriptors, the least over 0.3 s, so that a
+	# control connection whose client has just gone is not counted
+	python3 -c 'import os, sys, time
+n = []
+for i in range(15):
+    n.append(len(os.listdir("/proc/%s/fd" % sys.argv[1]))); time.sleep(0.02)
+print(min(n))' "$1"
+}
 quietly() { "$@" >/dev/null; }
 
 conf() { # conf FILE URL RATE [WORKLOAD-EXTRA] [RESULTS-DIR]
@@ -199,8 +206,10 @@ import os, signal, sys, time
 for i in range(100):
     os.kill(int(sys.argv[1]), signal.SIGHUP); time.sleep(0.01)' "$d"
 ok $? "hup: 100 SIGHUPs sent in a second"
-check "hup: reloads logged" wait_for 10 grep -q "configuration in force" "$T/err.hup"
 check "hup: alive and answering, rate 100" wait_for 10 stat_is 'j["rate_target"] == 100 and j["state"] == "running"'
+# signals pending together are delivered once: at least 10 distinct reloads
+n=$(grep -c "configuration in force" "$T/err.hup")
+check "hup: $n reloads done" test "$n" -ge 10
 check "hup: paused again with nothing in flight" quiet
 fds1=$(nfds "$d")
 check "hup: no descriptor leaked ($fds0 before, $fds1 after)" test "$fds0" -eq "$fds1"
