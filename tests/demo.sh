@@ -50,7 +50,10 @@ reset
 wait_for 30 at_least arrivals 3000
 q=$(truth Q)
 r=$(truth R)
-aq=$("$ARRIVALCTL" -s "$T/ctl.sock" -j stats | json_get - 'j["Q"]')
+"$ARRIVALCTL" -s "$T/ctl.sock" -j stats >"$T/stats.json"
+aq=$(json_get "$T/stats.json" 'j["Q"]')
+ax=$(json_get "$T/stats.json" 'j["X"]')
+ar=$(json_get "$T/stats.json" 'j["R"]')
 "$ARRIVALCTL" -s "$T/ctl.sock" stop >/dev/null
 wait "$ad"
 ok $? "M/M/1 run at rho = 0.5 exits 0"
@@ -58,9 +61,12 @@ ok $? "M/M/1 run at rho = 0.5 exits 0"
 # relative sd of a few per cent (relaxation time ~4 ms)
 check "the target's Q $q is rho/(1-rho) = 1 within 20%" python3 -c "import sys; sys.exit(abs($q - 1) > 0.2)"
 check "the target's R $r is D/(1-rho) = 2 ms within 20%" python3 -c "import sys; sys.exit(abs($r / 0.002 - 1) > 0.2)"
-# arrivald's Q adds the loopback and client time of each request
-check "arrivald's Q $aq agrees with the target's $q (plus loopback time)" \
-	python3 -c "import sys; sys.exit(not ($q * 0.8 <= $aq <= $q * 1.5 + 0.3))"
+# arrivald's Q is the target's plus the requests on their way (loopback,
+# client, the target's own event loop): by Little, X times the
+# difference of the response times.  How big that is depends on how
+# busy the machine is; that the two agree through Little does not.
+check "arrivald's Q $aq = the target's $q + X (R - R_target) = $ax ($ar - $r)" \
+	python3 -c "import sys; e = $q + $ax * ($ar - $r); sys.exit(abs($aq - e) > 0.15 + 0.15 * $aq)"
 
 # twice the capacity: the station is never idle, X = 1/D
 sed -i 's/rate = 500.0;/rate = 2000.0; max_in_flight = 100; backlog = 0;/' "$T/mm1.conf"
