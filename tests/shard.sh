@@ -170,26 +170,29 @@ fleet_start poisson 200 8 4.0
 fleet_wait
 ok $? "a second Poisson fleet run ends by itself"
 sut_stop
-python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 7.5 --rate 200 --bin 0.25 >"$T/st1"
+python3 "$top_srcdir/tests/stream.py" "$T/sut.log" --skip 0.5 --until 7.5 --rate 200 --bin 0.25 \
+	--floor 0.0005 >"$T/st1"
 n=$(json_get "$T/st1" 'j["n"]')
 # 7 s at 200/s: 1400 arrivals, sd 37; 5 sd, plus 1% for start-up skew
 check "merged arrivals in 7 s within Poisson bounds ($n, expect 1400)" \
 	python3 -c "import sys; sys.exit(abs($n - 1400) > 5 * 37 + 14)"
 ks=$(json_get "$T/st1" 'j["ks"]')
-# KS critical value at alpha = 1e-4 for n = 1400 is 0.052 (1.95/sqrt(n));
-# scheduling jitter on a loaded machine adds to it (0.035 to 0.057 seen
-# for this very schedule at a load average of 7 to 8 on 2 cores, 0.095
-# in a sanitizer build), so 0.1.  Four copies of one stream would give
-# ~0.75, a constant stream ~0.5
-check "merged gaps are Exp(200): KS distance $ks" \
-	python3 -c "import sys; sys.exit(not $ks < 0.1)"
+# Above a 0.5 ms floor (the target cannot resolve shorter gaps: it
+# stamps an arrival when its event loop gets to it), by memorylessness
+# the gaps less the floor are Exp(200) again: ~1270 of them, KS critical
+# value 0.060 at alpha = 1e-4; scheduling jitter on a loaded machine
+# adds a little, so 0.075.  Four copies of one stream would give ~0.75,
+# a constant stream ~0.5
+check "merged gaps are Exp(200): KS distance $ks above a 0.5 ms floor" \
+	python3 -c "import sys; sys.exit(not $ks < 0.075)"
 disp=$(json_get "$T/st1" 'j["dispersion"]')
 # 28 bins of 250 ms: the dispersion index of Poisson counts has sd 0.27;
 # four copies of one stream would give 4
 check "merged counts per 250 ms are Poisson: dispersion index $disp" \
 	python3 -c "import sys; sys.exit(not 0.2 < $disp < 2.2)"
 
-# --- constant at 100/s in all, then set rate 200 ---
+# --- constant at 40/s in all, then set rate 80 (gaps of 25 and 12.5 ms:
+# wide enough that a loaded machine's late timers stay inside the band) ---
 # evenness: the share of merged gaps within 40% of 1/rate.  Interleaved
 # evenly nearly all are (jitter is ~0.1 ms of 5-10 ms, a few ms on a
 # loaded machine only now and then); four streams at random phases are
@@ -209,34 +212,34 @@ print("%.4f %.1f %.3f" % (near, len(g) / (t[-1] - t[0]), cv))
 PY
 }
 sut_start 0.0002
-fleet_start constant 100 7 2.0
-wait_for 15 uptime_at_least 2.5
+fleet_start constant 40 8 2.0
+wait_for 15 uptime_at_least 3
 set_at=$(python3 -c 'import time; print(time.monotonic_ns())')
 # shellcheck disable=SC2086
-"$ARRIVALCTL" $socks set rate 200 >"$T/setrate" 2>&1
-ok $? "set rate 200 to the four sockets"
-wait_for 15 uptime_at_least 5
+"$ARRIVALCTL" $socks set rate 80 >"$T/setrate" 2>&1
+ok $? "set rate 80 to the four sockets"
+wait_for 15 uptime_at_least 6
 fleet_json "$T/f2.json"
 fleet_wait
 ok $? "the constant-rate shards end by themselves and exit 0"
 sut_stop
-# 2 s at 50/s a shard: sd 5/s; 4 sd
-check "every shard reports the fleet's rate_target 200 and its own lambda near 50" \
+# 2 s at 20/s a shard, evenly spaced: within 40%
+check "every shard reports the fleet's rate_target 80 and its own lambda near 20" \
 	python3 -c '
 import json, sys
 s = [json.loads(l) for l in open(sys.argv[1])]
 print("# " + " ".join("%s: target %g lambda %.1f" % (x["shard"], x["rate_target"], x["lambda"]) for x in s))
-sys.exit(not (len(s) == 4 and all(x["rate_target"] == 200 and abs(x["lambda"] - 50) < 20 for x in s)))' "$T/f2.json"
+sys.exit(not (len(s) == 4 and all(x["rate_target"] == 80 and abs(x["lambda"] - 20) < 8 for x in s)))' "$T/f2.json"
 awk -v t="$set_at" '$1 < t' "$T/sut.log" >"$T/before.log"
 awk -v t="$set_at" '$1 >= t + 100000000' "$T/sut.log" >"$T/after.log"
-set -- $(even "$T/before.log" 100 0.5 100)
-diag "before set rate: $1 of gaps within 40% of 10 ms, rate $2/s, CV $3"
-check "merged constant rate is 100/s ($2)" python3 -c "import sys; sys.exit(abs($2 - 100) > 3)"
-check "the four shards interleave evenly: $1 of the gaps within 40% of 1/100 s" \
-	python3 -c "import sys; sys.exit(not $1 > 0.7)"
-set -- $(even "$T/after.log" 200 0 2.5)
-diag "after set rate 200: $1 of gaps within 40% of 5 ms, rate $2/s, CV $3"
-check "after set rate 200 the merged rate is 200/s ($2)" python3 -c "import sys; sys.exit(abs($2 - 200) > 6)"
-check "and they interleave evenly again: $1 of the gaps within 40% of 1/200 s" \
-	python3 -c "import sys; sys.exit(not $1 > 0.7)"
+set -- $(even "$T/before.log" 40 0.5 100)
+diag "before set rate: $1 of gaps within 40% of 25 ms, rate $2/s, CV $3"
+check "merged constant rate is 40/s ($2)" python3 -c "import sys; sys.exit(abs($2 - 40) > 1.5)"
+check "the four shards interleave evenly: $1 of the gaps within 40% of 1/40 s" \
+	python3 -c "import sys; sys.exit(not $1 > 0.6)"
+set -- $(even "$T/after.log" 80 0 3.5)
+diag "after set rate 80: $1 of gaps within 40% of 12.5 ms, rate $2/s, CV $3"
+check "after set rate 80 the merged rate is 80/s ($2)" python3 -c "import sys; sys.exit(abs($2 - 80) > 3)"
+check "and they interleave evenly again: $1 of the gaps within 40% of 1/80 s" \
+	python3 -c "import sys; sys.exit(not $1 > 0.6)"
 done_testing
