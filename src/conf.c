@@ -1505,6 +1505,7 @@ conf_new_defaults(void)
 	cf->connect_timeout = 5.0;
 	cf->drain = 5.0;
 	cf->body_limit = 1048576;
+	cf->connections = 256;
 	cf->profile_speed = 1.0;
 	cf->profile_scale = 1.0;
 	cf->profile_end = RATEFN_STOP;

@@ -117,6 +117,7 @@ struct worker {
 	struct users users;
 	uint64_t n_users;         /* this worker's part of N */
 
+	int64_t conn_warned;      /* when workload.connections last held requests back */
 	struct request *free_reqs;
 	struct request *all_reqs;
 	int nreqs;
@@ -545,6 +546,28 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * Completions come in batches, one socket event after another.  An
+ * arrival that falls due in the middle of a batch goes out between two
+ * completions rather than after the whole batch, so its lag is one
+ * completion's work, not a batch's.  (libcurl is not kicked here: this
+ * runs inside its completion loop, and its own 0 ms timer sends the new
+ * transfers on the next turn of the event loop.)
+ */
+static void
+due_now(struct worker *w, int64_t now)
+{
+	double now_s = secs(now);
+	int n = 0;
+
+	if (w->model != MODEL_OPEN || w->stopping || w->paused ||
+	    arrival_peek(&w->arr) > now_s)
+		return;
+	while (arrival_peek(&w->arr) <= now_s && n++ < 64)
+		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
+	arr_arm(w);
+}
+
+/*
  * Constant spacing across a fleet.  The K*W streams of a fleet interleave
  * only if they share a time origin, and every instance starts at its own
  * instant; so a constant-rate schedule is anchored to the wall clock
@@ -614,6 +637,17 @@ start_txn(struct worker *w, int64_t intended, uint32_t user)
 	}
 	w->in_flight++;
 	stats_started(&w->stats, clock_now(), intended);
+	if (r->plan->conf->connections > 0 &&
+	    (uint64_t)w->in_flight > r->plan->conf->connections &&
+	    clock_now() - w->conn_warned > 60 * NS_PER_SEC) {
+		w->conn_warned = clock_now();
+		log_warn("worker %d: %lld requests outstanding, more than "
+		    "workload.connections (%llu): the rest wait for a connection, "
+		    "and the target sees fewer concurrent requests than an open "
+		    "workload would send; raise it if that matters", w->id,
+		    (long long)w->in_flight,
+		    (unsigned long long)r->plan->conf->connections);
+	}
 	stats_timer(&w->stats, r->txn->timer, 0, 0, -1, 1);
 	start_step(r);
 }
@@ -719,6 +753,7 @@ on_done(void *arg, void *easy, int result)
 	int reason;
 	struct timeval tv;
 
+	due_now(w, now);
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
 	st = &r->txn->steps[r->step];
 	if (result == CURLE_OK) {
