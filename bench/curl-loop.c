@@ -19,6 +19,12 @@
  * from the event callbacks, after curl_multi_info_read has reported it
  * done and it has been removed.
  *
+ * With -r RATE the loop is paced instead of closed: a timer issues one
+ * request every 1/RATE seconds (evenly spaced, catching up when late) from
+ * the pool of CONNS idle handles, and a request due when none is idle is
+ * counted as skipped.  That is the same libcurl work at a fixed rate, the
+ * reference for arrivald's CPU per request at a given open-model rate.
+ *
  * Output: one line of JSON on stdout, for bench/run to read.
  */
 #include <errno.h>
@@ -46,6 +52,12 @@ static int running;		/* transfers libcurl still has */
 static int stopping;
 static long long completed, failed, started, limit;
 static double t0;
+static double pace;		/* -r: requests per second, 0 = closed loop */
+static double next_due;		/* paced: when the next request is due */
+static long long skipped;	/* paced: due with no idle handle */
+static CURL **idle;		/* paced: handles not in flight */
+static int nidle;
+static struct event *pacer;
 
 static void
 die(const char *what)
@@ -118,7 +130,10 @@ reap(void)
 		}
 		if (limit > 0 && completed + failed >= limit)
 			event_base_loopbreak(base);
-		issue(easy);
+		if (pace > 0)
+			idle[nidle++] = easy;
+		else
+			issue(easy);
 	}
 }
 
@@ -140,6 +155,26 @@ on_timer(evutil_socket_t fd, short events, void *arg)
 {
 	curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	reap();
+}
+
+/* Paced: issue what is due, then sleep until the next one. */
+static void
+on_pace(evutil_socket_t fd, short events, void *arg)
+{
+	double t = now(), wait;
+	struct timeval tv;
+
+	while (next_due <= t && !stopping) {
+		if (nidle > 0)
+			issue(idle[--nidle]);
+		else
+			skipped++;
+		next_due += 1.0 / pace;
+	}
+	wait = next_due - t;
+	tv.tv_sec = (time_t)wait;
+	tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
+	evtimer_add(pacer, &tv);
 }
 
 static void
@@ -205,7 +240,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: curl-loop -u URL -c CONNS -d SECONDS "
-	    "[-n REQUESTS]\n");
+	    "[-n REQUESTS] [-r RATE]\n");
 	exit(2);
 }
 
@@ -234,12 +269,13 @@ main(int argc, char **argv)
 	struct event *deadline;
 	CURL **easy;
 
-	while ((c = getopt(argc, argv, "u:c:d:n:h")) != -1) {
+	while ((c = getopt(argc, argv, "u:c:d:n:r:h")) != -1) {
 		switch (c) {
 		case 'u': url = optarg; break;
 		case 'c': conns = (int)number(optarg, "-c CONNS", 1); break;
 		case 'd': seconds = number(optarg, "-d SECONDS", 0.001); break;
 		case 'n': limit = (long long)number(optarg, "-n REQUESTS", 1); break;
+		case 'r': pace = number(optarg, "-r RATE", 0.001); break;
 		default: usage();
 		}
 	}
@@ -277,17 +313,26 @@ main(int argc, char **argv)
 	tv.tv_sec = (time_t)seconds;
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	evtimer_add(deadline, &tv);
-	for (i = 0; i < conns; i++)
-		issue(easy[i]);
+	if (pace > 0) {
+		if ((idle = calloc(conns, sizeof *idle)) == NULL)
+			die("out of memory");
+		for (i = 0; i < conns; i++)
+			idle[nidle++] = easy[i];
+		pacer = evtimer_new(base, on_pace, NULL);
+		next_due = t0;
+		on_pace(-1, 0, NULL);
+	} else
+		for (i = 0; i < conns; i++)
+			issue(easy[i]);
 	event_base_dispatch(base);
 	elapsed = now() - t0;
 	used = cpu() - c0;
 
 	printf("{\"requests_per_s\": %.1f, \"cpu_us_per_request\": %.2f, "
 	    "\"completed\": %lld, \"failed\": %lld, \"seconds\": %.3f, "
-	    "\"conns\": %d}\n",
+	    "\"conns\": %d, \"rate\": %.1f, \"skipped\": %lld}\n",
 	    completed / elapsed, completed > 0 ? used * 1e6 / completed : 0.0,
-	    completed, failed, elapsed, conns);
+	    completed, failed, elapsed, conns, pace, skipped);
 	fflush(stdout);
 
 	/* curl_multi_cleanup first: it may still call want_socket. */
@@ -297,6 +342,9 @@ main(int argc, char **argv)
 	}
 	curl_multi_cleanup(multi);
 	free(easy);
+	free(idle);
+	if (pacer != NULL)
+		event_free(pacer);
 	event_free(timer);
 	event_free(deadline);
 	event_base_free(base);
