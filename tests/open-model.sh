@@ -43,9 +43,14 @@ ks=$(json_get "$T/st1" 'j["ks"]')
 # The target stamps an arrival when its event loop gets to it, so gaps
 # shorter than its time per request are not resolved; above a 0.5 ms
 # floor the gaps of a Poisson stream are again Exp(400).  About 1640 of
-# them: the KS critical value at alpha = 1e-4 is 0.053.
+# them: the KS critical value at alpha = 1e-4 is 0.053, which a quiet
+# machine meets (0.02 measured); a test running beside another on two
+# cores adds milliseconds of scheduling noise to some arrivals, so the
+# bound is 0.1: still far below evenly spaced (~0.5) or 1 ms timer
+# ticks (~0.3).  The schedule itself is held to the strict bound in
+# test-arrival, and docs/BENCHMARKS.md measures the rest.
 check "gaps at the target are Exp(400): KS distance $ks above a 0.5 ms floor" \
-	python3 -c "import sys; sys.exit(not $ks < 0.053)"
+	python3 -c "import sys; sys.exit(not $ks < 0.1)"
 disp=$(json_get "$T/st1" 'j["dispersion"]')
 # 50 bins of 100 ms: the dispersion index of Poisson counts has sd 0.2
 check "counts per 100 ms are Poisson: dispersion index $disp" \
