@@ -11,13 +11,8 @@
 port=$(free_port)
 bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.02,0.02,0.02 -e det -s 1
 wait_for 10 port_open "$port" || { echo "Bail out! arrival-sut did not start"; exit 1; }
-truth() {
-	python3 -c 'import json,sys,urllib.request
-j = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_stats" % sys.argv[1]))
-print(j[sys.argv[2]])' "$port" "$1"
-}
-reset() { python3 -c 'import sys,urllib.request
-urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset" % sys.argv[1], method="POST"))' "$port"; }
+truth() { sut_stat "$port" "$1"; }
+reset() { sut_reset "$port"; }
 run() { # run CONNECTIONS
 	cat >"$T/c.conf" <<CONF
 workload = { rate = 40.0; seed = 9; workers = 1; connections = $1; drain = 0.5; };

@@ -32,14 +32,9 @@ targets = ( { name = "mm1"; url = "http://127.0.0.1:$port/"; } );
 control = { socket = "$T/ctl.sock"; };
 results = { dir = "$T/results"; };
 CONF
-truth() {
-	python3 -c 'import json,sys,urllib.request
-j = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_stats" % sys.argv[1]))
-print(j[sys.argv[2]])' "$port" "$1"
-}
+truth() { sut_stat "$port" "$1"; }
 at_least() { [ "$(truth "$1")" -ge "$2" ]; }
-reset() { python3 -c 'import sys,urllib.request
-urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset" % sys.argv[1], method="POST"))' "$port"; }
+reset() { sut_reset "$port"; }
 
 # measure the target in steady state, while arrivald runs: warm up,
 # reset the target's counters, then read them after enough arrivals

@@ -62,3 +62,14 @@ src=sys.argv[1]
 j=json.load(sys.stdin if src=="-" else open(src))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
+
+sut_stat() { # sut_stat PORT FIELD: one field of arrival-sut's /_stats
+	python3 -c 'import json,sys,urllib.request
+j = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_stats" % sys.argv[1]))
+print(j[sys.argv[2]])' "$1" "$2"
+}
+
+sut_reset() { # sut_reset PORT: zero arrival-sut's counters
+	python3 -c 'import sys,urllib.request
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset" % sys.argv[1], method="POST"))' "$1"
+}
