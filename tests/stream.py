@@ -4,7 +4,11 @@ arrival-sut (-L: "arrival_ns departure_ns" per request).  Prints one JSON
 object: n, span, rate, ks (KS distance of the gaps against Exp(rate)),
 dispersion (variance/mean of counts in bins), cv (coefficient of
 variation of the gaps), near (the share of gaps within 40% of the mean:
-0.30 for Poisson, 1 for even spacing), and the counts per bin.  Options:
+0.30 for Poisson, 1 for even spacing), grid (the share of arrivals
+within a fifth of a gap of an even grid fitted to the stream: under 0.1
+for Poisson at 600 arrivals, near 1 for even spacing, and a late arrival
+moves only itself off the grid, not its neighbours' gaps), and the
+counts per bin.  Options:
   --skip S   ignore the first S seconds (start-up)
   --until S  ignore after S seconds from the first arrival
   --bin S    bin width for the dispersion index (default 0.1)
@@ -46,8 +50,8 @@ def main():
     for i, g in enumerate(gs):
         f = 1 - math.exp(-rate * g)
         d = max(d, f - i / n, (i + 1) / n - f)
-    mean = sum(gaps) / n
-    var = sum((g - mean) ** 2 for g in gaps) / n
+    mean = sum(gaps) / len(gaps)
+    var = sum((g - mean) ** 2 for g in gaps) / len(gaps)
     w = opt["--bin"]
     nb = int(span / w)
     counts = [0] * nb
@@ -57,9 +61,13 @@ def main():
             counts[k] += 1
     cm = sum(counts) / nb if nb else 0
     cv = sum((c - cm) ** 2 for c in counts) / (nb - 1) if nb > 1 else 0
-    near = sum(1 for g in gaps if abs(g - mean) <= 0.4 * mean) / n
+    near = sum(1 for g in gaps if abs(g - mean) <= 0.4 * mean) / len(gaps)
+    # residuals from the grid t[0] + k * mean, placed at their median
+    res = sorted(x - k * mean for k, x in enumerate(t))
+    mid = res[len(res) // 2]
+    grid = sum(1 for r in res if abs(r - mid) <= 0.2 * mean) / len(t)
     print(json.dumps({"n": len(t), "span": span, "rate": len(gaps) / span,
-                      "near": near,
+                      "near": near, "grid": grid,
                       "ks": d, "dispersion": cv / cm if cm else 0,
                       "cv": math.sqrt(var) / mean if mean else 0,
                       "counts": counts}))
