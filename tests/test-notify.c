@@ -235,14 +235,19 @@ test_watchdog(void)
 			lo = gap;
 		if (gap > hi)
 			hi = gap;
-		if (gap < 50 || gap > 250)
+		if (gap > 250)
 			bad++;
 	}
 	mean = npings > 1 ? (pings[npings - 1] - pings[0]) / 1e6 / (npings - 1) : 0;
 	ok(npings > 1 && mean > 85 && mean < 130,
 	    "pings are half the period apart on average (%.1f ms, expect 100)", mean);
+	/*
+	 * What the manager needs is that no gap reaches its 200 ms period
+	 * (250 allows a late timer).  A short gap is right: the timer keeps
+	 * its schedule, so a late ping is followed by an on-time one.
+	 */
 	ok(npings > 1 && bad == 0,
-	    "every gap is within 50..250 ms (min %.1f, max %.1f)", lo, hi);
+	    "no gap reaches 250 ms (min %.1f, max %.1f)", lo, hi);
 
 	/* another process's watchdog: WATCHDOG_PID is not us */
 	snprintf(buf, sizeof buf, "%ld", (long)getpid() + 1);
