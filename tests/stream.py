@@ -62,10 +62,15 @@ def main():
     cm = sum(counts) / nb if nb else 0
     cv = sum((c - cm) ** 2 for c in counts) / (nb - 1) if nb > 1 else 0
     near = sum(1 for g in gaps if abs(g - mean) <= 0.4 * mean) / len(gaps)
-    # residuals from the grid t[0] + k * mean, placed at their median
-    res = sorted(x - k * mean for k, x in enumerate(t))
+    # The grid's spacing is the median of (t[k + h] - t[k]) / h, h half
+    # the stream: a late arrival moves one of those pairs, where the
+    # mean gap, (t[-1] - t[0]) / n, moves with the first and the last
+    # arrival and tilts the whole grid.  Its phase is the median residual.
+    h = len(t) // 2
+    step = sorted((t[k + h] - t[k]) / h for k in range(len(t) - h))[(len(t) - h) // 2]
+    res = sorted(x - k * step for k, x in enumerate(t))
     mid = res[len(res) // 2]
-    grid = sum(1 for r in res if abs(r - mid) <= 0.2 * mean) / len(t)
+    grid = sum(1 for r in res if abs(r - mid) <= 0.2 * step) / len(t)
     print(json.dumps({"n": len(t), "span": span, "rate": len(gaps) / span,
                       "near": near, "grid": grid,
                       "ks": d, "dispersion": cv / cm if cm else 0,
