@@ -182,6 +182,7 @@ struct step {
 	double pause;     /* seconds before this step */
 	double timeout;   /* seconds, whole transfer */
 	int timer;        /* stats timer id (stats_timer()), set by the engine */
+	int host;         /* connection queue id, set by the engine; -1 none */
 	int line;
 };
 

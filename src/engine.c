@@ -61,6 +61,13 @@ struct control {
 };
 
 struct worker;
+struct request;
+
+/* the transfers of a worker to one host, and the steps waiting for one */
+struct hostq {
+	uint64_t active;          /* handed to libcurl */
+	struct request *head, *tail;
+};
 
 struct request {
 	struct worker *w;
@@ -84,7 +91,9 @@ struct request {
 	const struct step *ready; /* the handle is set up for this step, */
 	uint64_t ready_serial;    /* of this plan, with no session: reuse it */
 	int had_session;          /* the cookie engine was ever on */
-	struct request *next;     /* free list */
+	int hq;                   /* the host queue whose connection it holds, or -1 */
+	int64_t queued_at;        /* when it began to wait for a connection, or 0 */
+	struct request *next;     /* free list, or a host queue */
 	struct request *all;      /* every request of the worker */
 };
 
@@ -118,6 +127,8 @@ struct worker {
 	uint64_t n_users;         /* this worker's part of N */
 
 	int64_t conn_warned;      /* when workload.connections last held requests back */
+	struct hostq *hq;         /* by host id (host_id()) */
+	int nhq;
 	struct request *free_reqs;
 	struct request *all_reqs;
 	int nreqs;
@@ -140,6 +151,8 @@ static struct {
 static void worker_reconcile(struct worker *);
 static void start_txn(struct worker *, int64_t intended, uint32_t user);
 static void start_step(struct request *);
+static void send_step(struct request *, int64_t now);
+static void finish_txn(struct request *, int64_t now, int reason);
 
 static double
 secs(int64_t ns)
@@ -170,6 +183,42 @@ needs_session(const struct transaction *t)
 	return 0;
 }
 
+/*
+ * Hosts, for the connection queues: "scheme://authority" of a step's URL,
+ * the part libcurl keys its connections by.  Ids are process-wide and
+ * never reused, so a request of an old plan still finds its queue after a
+ * reload.  A URL whose authority is substituted at send time (${var}) has
+ * no id: its steps go straight to libcurl, which queues them itself.
+ */
+#define HOSTS_MAX 1024
+static pthread_mutex_t hosts_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *host_keys[HOSTS_MAX];
+static int nhosts;
+
+static int
+host_id(const char *url)
+{
+	const char *a = url != NULL ? strstr(url, "://") : NULL;
+	size_t len;
+	int i, id = -1;
+
+	if (a == NULL)
+		return -1;
+	len = (size_t)(a + 3 - url) + strcspn(a + 3, "/?#");
+	if (memmem(url, len, "${", 2) != NULL)
+		return -1;
+	pthread_mutex_lock(&hosts_lock);
+	for (i = 0; i < nhosts && id < 0; i++)
+		if (strlen(host_keys[i]) == len && memcmp(host_keys[i], url, len) == 0)
+			id = i;
+	if (id < 0 && nhosts < HOSTS_MAX) {
+		host_keys[nhosts] = xstrndup(url, len);
+		id = nhosts++;
+	}
+	pthread_mutex_unlock(&hosts_lock);
+	return id;
+}
+
 static struct plan *
 plan_new(struct conf *cf)
 {
@@ -193,6 +242,8 @@ plan_new(struct conf *cf)
 		p->sessions[i] = needs_session(t);
 		p->any_sessions |= p->sessions[i];
 		t->timer = stats_timer_id(t->name);
+		for (k = 0; k < t->nsteps; k++)
+			t->steps[k].host = host_id(t->steps[k].url);
 		for (k = 0; k < t->nsteps; k++) {
 			if (t->nsteps == 1) {
 				t->steps[k].timer = -1;
@@ -336,6 +387,7 @@ request_get(struct worker *w)
 	}
 	r = xcalloc(1, sizeof *r);
 	r->w = w;
+	r->hq = -1;
 	if ((r->easy = curl_easy_init()) == NULL)
 		fatal("curl_easy_init failed");
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
@@ -731,13 +783,123 @@ start_step(struct request *r)
 		r->ready_serial = r->plan->serial;
 	}
 send:
+	send_step(r, now);
+}
+
+/*
+ * Connections.  libcurl holds a transfer beyond CURLMOPT_MAX_HOST_
+ * CONNECTIONS in a pending list that it walks, connection cache and all,
+ * whenever a transfer ends, so once a worker falls behind every request
+ * costs more than the last and it never catches up (a 10,000/s run with
+ * thousands pending spent 72% of its time there).  So at most
+ * `workload.connections` transfers per host are handed to libcurl, and
+ * the rest wait here, in arrival order, at O(1) each.  A step that waits
+ * longer than its timeout fails as "timeout" without being sent, and one
+ * that is sent gets what is left of it, as libcurl counts a pending
+ * transfer's timeout from when it was added.
+ */
+static struct hostq *
+hostq(struct worker *w, int id)
+{
+	if (id >= w->nhq) {
+		w->hq = xrealloc(w->hq, (size_t)(id + 1) * sizeof *w->hq);
+		memset(w->hq + w->nhq, 0, (size_t)(id + 1 - w->nhq) * sizeof *w->hq);
+		w->nhq = id + 1;
+	}
+	return &w->hq[id];
+}
+
+static double
+step_timeout(const struct request *r)
+{
+	const struct step *st = &r->txn->steps[r->step];
+
+	return st->timeout > 0 ? st->timeout : r->plan->conf->timeout;
+}
+
+/* hand the step to libcurl: the moment it is sent, as far as we can see */
+static void
+hand_over(struct request *r, int64_t now)
+{
+	struct worker *w = r->w;
+	const struct step *st = &r->txn->steps[r->step];
+	double left;
+
+	if (r->queued_at != 0) {
+		left = step_timeout(r) - (double)(now - r->queued_at) / NS_PER_SEC;
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
+		    left > 0.001 ? (long)(left * 1000) : 1L);
+		r->ready = NULL; /* its timeout is no longer the step's */
+		r->queued_at = 0;
+	}
 	if (st->timer >= 0)
 		stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
 	if (r->step == 0)
 		stats_lag(&w->stats, now - r->intended);
 	if (http_add(w->http, r->easy) != 0) {
+		if (r->hq >= 0) {
+			w->hq[r->hq].active--;
+			r->hq = -1;
+		}
 		finish_txn(r, now, FAIL_OTHER);
-		return;
+	}
+}
+
+static void
+send_step(struct request *r, int64_t now)
+{
+	struct worker *w = r->w;
+	uint64_t cap = w->plan->conf->connections;
+	int id = r->txn->steps[r->step].host;
+	struct hostq *q;
+
+	if (cap > 0 && id >= 0) {
+		q = hostq(w, id);
+		if (q->active >= cap || q->head != NULL) {
+			r->queued_at = now;
+			r->next = NULL;
+			if (q->tail != NULL)
+				q->tail->next = r;
+			else
+				q->head = r;
+			q->tail = r;
+			return;
+		}
+		q->active++;
+		r->hq = id;
+	}
+	hand_over(r, now);
+}
+
+/* a transfer to host `id` has ended: the next waiting steps take its
+ * connection, or fail if they have waited out their timeout */
+static void
+conn_release(struct worker *w, int id, int64_t now)
+{
+	struct hostq *q = &w->hq[id];
+	uint64_t cap = w->plan->conf->connections;
+	struct request *r;
+	const struct step *st;
+
+	q->active--;
+	while (q->head != NULL && (cap == 0 || q->active < cap)) {
+		r = q->head;
+		if ((q->head = r->next) == NULL)
+			q->tail = NULL;
+		r->next = NULL;
+		if ((double)(now - r->queued_at) / NS_PER_SEC >= step_timeout(r)) {
+			r->queued_at = 0;
+			st = &r->txn->steps[r->step];
+			if (st->timer >= 0) {
+				stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
+				stats_timer(&w->stats, st->timer, now, r->intended, FAIL_TIMEOUT, 0);
+			}
+			finish_txn(r, now, FAIL_TIMEOUT);
+			continue;
+		}
+		q->active++;
+		r->hq = id;
+		hand_over(r, now);
 	}
 }
 
@@ -755,6 +917,12 @@ on_done(void *arg, void *easy, int result)
 
 	due_now(w, now);
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+	if (r->hq >= 0) {
+		int id = r->hq;
+
+		r->hq = -1;
+		conn_release(w, id, now);
+	}
 	st = &r->txn->steps[r->step];
 	if (result == CURLE_OK) {
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -1262,6 +1430,7 @@ engine_fini(void)
 		users_fini(&w->users);
 		ratefn_free(&w->rate);
 		free(w->backlog);
+		free(w->hq);
 		plan_unref(w->plan);
 		stats_fini(&w->stats);
 	}
