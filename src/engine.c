@@ -876,13 +876,15 @@ send_step(struct request *r, int64_t now)
 static void
 conn_release(struct worker *w, int id, int64_t now)
 {
-	struct hostq *q = &w->hq[id];
 	uint64_t cap = w->plan->conf->connections;
+	struct hostq *q = &w->hq[id];
 	struct request *r;
 	const struct step *st;
 
 	q->active--;
-	while (q->head != NULL && (cap == 0 || q->active < cap)) {
+	/* q is taken afresh each time: a step sent or a transaction started
+	 * from here may meet a new host and move w->hq */
+	while ((q = &w->hq[id])->head != NULL && (cap == 0 || q->active < cap)) {
 		r = q->head;
 		if ((q->head = r->next) == NULL)
 			q->tail = NULL;

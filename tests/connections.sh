@@ -72,6 +72,32 @@ n_fast=$(json_get "$S2" '[t["sent"] for t in j["timers"] if t["name"] == "fast"]
 check "the fast ones mostly never reached the target: it saw $seen of $n_slow slow + $n_fast fast" \
 	python3 -c "import sys; sys.exit(not ($seen <= $n_slow + $n_fast / 3 and $n_fast >= 15))"
 
+# Two hosts, one connection each; the first hangs, so its queue is
+# drained mostly by timeouts, and each timeout lets a transaction in from
+# the backlog, which may be the first to the second host: the worker's
+# table of queues grows while the first one's is being drained (the
+# sanitizer build caught a use after free there with this seed).
+port3=$(free_port)
+bg "$ARRIVAL_SUT" -l "127.0.0.1:$port3" -d 0.001 -e det -s 1
+wait_for 10 port_open "$port3" || { echo "Bail out! arrival-sut did not start"; exit 1; }
+cat >"$T/u.conf" <<CONF
+workload = { rate = 200.0; seed = 3; workers = 1; connections = 1; timeout = 0.05;
+	max_in_flight = 3; backlog = 100; drain = 0.5; };
+targets = ( { name = "a"; url = "http://127.0.0.1:$port2/"; weight = 0.97; },
+	{ name = "b"; url = "http://127.0.0.1:$port3/"; weight = 0.03; } );
+control = { socket = "$T/ctl3.sock"; };
+results = { dir = "$T/results3"; };
+CONF
+"$ARRIVALD" -c "$T/u.conf" -d 2 2>"$T/err3"
+ok $? "two hosts, one hanging: a run exits 0"
+S3=$T/results3/latest/summary.json
+# one connection, 50 ms timeouts: about 20 a second fail inside libcurl
+# and more in the queue; the backlog drops the rest
+check "the hanging host's requests fail as timeouts, the other's complete" \
+	python3 -c "import json,sys; j = json.load(open('$S3')); t = j['totals']
+b = [x for x in j['timers'] if x['name'] == 'b'][0]
+sys.exit(not (b['completed'] > 0 and list(t['failures']) == ['timeout'] and t['failed'] >= 40))"
+
 run 0
 ok $? "a run with no cap exits 0"
 q=$(truth Q)
