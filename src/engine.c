@@ -689,17 +689,6 @@ start_txn(struct worker *w, int64_t intended, uint32_t user)
 	}
 	w->in_flight++;
 	stats_started(&w->stats, clock_now(), intended);
-	if (r->plan->conf->connections > 0 &&
-	    (uint64_t)w->in_flight > r->plan->conf->connections &&
-	    clock_now() - w->conn_warned > 60 * NS_PER_SEC) {
-		w->conn_warned = clock_now();
-		log_warn("worker %d: %lld requests outstanding, more than "
-		    "workload.connections (%llu): the rest wait for a connection, "
-		    "and the target sees fewer concurrent requests than an open "
-		    "workload would send; raise it if that matters", w->id,
-		    (long long)w->in_flight,
-		    (unsigned long long)r->plan->conf->connections);
-	}
 	stats_timer(&w->stats, r->txn->timer, 0, 0, -1, 1);
 	start_step(r);
 }
@@ -845,6 +834,19 @@ hand_over(struct request *r, int64_t now)
 	}
 }
 
+/* said where requests start to wait, at most once a minute per worker */
+static void
+conn_warn(struct worker *w, int id, uint64_t cap, int64_t now)
+{
+	w->conn_warned = now;
+	pthread_mutex_lock(&hosts_lock);
+	log_warn("worker %d: requests to %s wait for a connection: all of "
+	    "workload.connections (%llu) are busy, so the target sees fewer "
+	    "concurrent requests than an open workload would send; raise it "
+	    "if that matters", w->id, host_keys[id], (unsigned long long)cap);
+	pthread_mutex_unlock(&hosts_lock);
+}
+
 static void
 send_step(struct request *r, int64_t now)
 {
@@ -856,6 +858,8 @@ send_step(struct request *r, int64_t now)
 	if (cap > 0 && id >= 0) {
 		q = hostq(w, id);
 		if (q->active >= cap || q->head != NULL) {
+			if (now - w->conn_warned > 60 * NS_PER_SEC)
+				conn_warn(w, id, cap, now);
 			r->queued_at = now;
 			r->next = NULL;
 			if (q->tail != NULL)

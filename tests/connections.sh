@@ -40,7 +40,8 @@ sys.exit(not (t['failed'] == 0 and t['in_flight'] > 20 and t['sent'] == t['compl
 aq=$(json_get "$S" 'j["Q"]')
 check "arrivald counts the waiting requests in its Q ($aq, the target's $q)" \
 	python3 -c "import sys; sys.exit(not $aq > 5 * $q)"
-check "the daemon says the cap holds requests back" grep -q 'more than workload.connections (1)' "$T/err"
+check "the daemon says the cap holds requests to this host back" \
+	grep -q "requests to http://127.0.0.1:$port wait for a connection: all of workload.connections (1) are busy" "$T/err"
 
 # Waiting for a connection counts against a step's timeout, as it would
 # inside libcurl.  One connection to a target that never answers in
