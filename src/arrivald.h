@@ -466,6 +466,7 @@ void engine_pause(int paused);
 void engine_set_profile(const struct ratefn *, const char *file); /* NULL: off */
 void engine_reload(struct conf *);   /* takes the conf */
 void engine_stop(void);              /* no new arrivals */
+int engine_stopped(void);
 int64_t engine_in_flight(void);
 void engine_join(void);              /* end the worker loops and join them */
 void engine_fini(void);

@@ -216,8 +216,10 @@ static void
 on_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct timeval tv = { 0, 10000 };
+	int stopped = engine_stopped(); /* first: then in_flight only falls */
 
-	if (engine_in_flight() > 0 && clock_now() < D.drain_deadline) {
+	if ((!stopped || engine_in_flight() > 0) &&
+	    clock_now() < D.drain_deadline) {
 		evtimer_add(D.drain_ev, &tv);
 		return;
 	}

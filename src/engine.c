@@ -1380,6 +1380,27 @@ engine_stop(void)
 	wake_all();
 }
 
+/*
+ * Whether every worker has seen the stop.  Until a worker has, it may
+ * still start a transaction (an arrival being handled, a user leaving its
+ * think), so "nothing in flight" means nothing until this is true: a drain
+ * that ended on it wrote a summary whose sent was one more than its
+ * completed + failed.  w->stopping is set under E.lock in
+ * worker_reconcile, and from then on the worker starts nothing new.
+ */
+int
+engine_stopped(void)
+{
+	int i, all = 1;
+
+	pthread_mutex_lock(&E.lock);
+	for (i = 0; i < E.n; i++)
+		if (!E.w[i].stopping)
+			all = 0;
+	pthread_mutex_unlock(&E.lock);
+	return all;
+}
+
 int64_t
 engine_in_flight(void)
 {
