@@ -24,6 +24,10 @@
  * the pool of CONNS idle handles, and a request due when none is idle is
  * counted as skipped.  That is the same libcurl work at a fixed rate, the
  * reference for arrivald's CPU per request at a given open-model rate.
+ * libevent's default timer has millisecond resolution, so at 10,000/s the
+ * requests leave in bursts of ten per wake-up; -p gives the loop the
+ * precise timer arrivald's workers use (EVENT_BASE_FLAG_PRECISE_TIMER),
+ * and each request its own wake-up, as an open-model schedule needs.
  *
  * Output: one line of JSON on stdout, for bench/run to read.
  */
@@ -240,7 +244,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: curl-loop -u URL -c CONNS -d SECONDS "
-	    "[-n REQUESTS] [-r RATE]\n");
+	    "[-n REQUESTS] [-r RATE [-p]]\n");
 	exit(2);
 }
 
@@ -267,15 +271,18 @@ main(int argc, char **argv)
 	double seconds = 10, elapsed, used, c0;
 	struct timeval tv;
 	struct event *deadline;
+	struct event_config *cfg;
+	int precise = 0;
 	CURL **easy;
 
-	while ((c = getopt(argc, argv, "u:c:d:n:r:h")) != -1) {
+	while ((c = getopt(argc, argv, "u:c:d:n:r:ph")) != -1) {
 		switch (c) {
 		case 'u': url = optarg; break;
 		case 'c': conns = (int)number(optarg, "-c CONNS", 1); break;
 		case 'd': seconds = number(optarg, "-d SECONDS", 0.001); break;
 		case 'n': limit = (long long)number(optarg, "-n REQUESTS", 1); break;
 		case 'r': pace = number(optarg, "-r RATE", 0.001); break;
+		case 'p': precise = 1; break;
 		default: usage();
 		}
 	}
@@ -286,7 +293,13 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		die("curl_global_init failed");
-	if ((base = event_base_new()) == NULL)
+	if ((cfg = event_config_new()) == NULL)
+		die("event_config_new failed");
+	if (precise)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (base == NULL)
 		die("event_base_new failed");
 	timer = evtimer_new(base, on_timer, NULL);
 	deadline = evtimer_new(base, on_deadline, NULL);
