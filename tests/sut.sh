@@ -21,6 +21,7 @@ port_open() {
 cat >"$T/load.py" <<'EOF'
 # load.py MODE PORT ...: a bounded HTTP/1.1 load generator; prints JSON.
 #   seq PORT N            N requests one after another on one connection
+#                         (and the shortest round trip, min_rtt)
 #   burst PORT N          N connections, then one request on each at once
 #   poisson PORT RATE N SEED   N requests, Poisson arrivals at RATE/s
 import asyncio, json, random, sys, time
@@ -76,7 +77,10 @@ async def main(argv):
         conn = await connect(port)
         for _ in range(int(argv[2])):
             out["sent"] += 1
+            t = time.monotonic()
             status, _ = await request(conn)
+            rtt = time.monotonic() - t
+            out["min_rtt"] = min(out.get("min_rtt", rtt), rtt)
             count(out, str(status))
     elif mode == "burst":
         n = int(argv[2])
@@ -200,6 +204,7 @@ verify <<'EOF'
 50 sequential requests all answered 200 :: r.get("200") == 50
 arrivals = completions = 50, none in system :: j["arrivals"] == 50 and j["completions"] == 50 and j["in_system"] == 0
 no queueing when requests come one at a time: R = 6 ms exactly :: abs(j["R"] - 0.006) < 1e-9
+no reply before its departure: every round trip >= 6 ms :: r["min_rtt"] >= 0.006
 utilisation law: U_k elapsed = completions D_k (det service) :: all(abs(u * j["elapsed"] - 50 * d) < 1e-6 for u, d in zip(j["U"], j["demands"]))
 station queues add up to the system queue :: abs(sum(j["Qk"]) - j["Q"]) < 1e-9 * max(1, j["Q"])
 Little's law exactly once all have left: Q = X R :: abs(j["Q"] - j["X"] * j["R"]) < 1e-6 * j["Q"]
