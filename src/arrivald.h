@@ -373,7 +373,9 @@ struct sut_truth {
 	double Q, X, R;                  /* time-averaged number in system, throughput, mean response */
 	int nstations;
 	double U[SUT_MAX_STATIONS], Qk[SUT_MAX_STATIONS];
-	double err_p50, err_p99, err_max; /* timing error, seconds: reply time - computed departure */
+	/* seconds, p50 p99 max: reply handed to the kernel - computed departure */
+	double err[3];
+	double wrote[3];                 /* the same, when the write returned */
 	uint64_t in_system;              /* requests in the network now */
 	uint64_t held;                   /* "hang" faults held unanswered now */
 	uint64_t faults, fault_5xx, fault_reset, fault_hang; /* injected, since start or reset */

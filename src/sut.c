@@ -68,6 +68,12 @@ enum fault { FAULT_NONE, FAULT_5XX, FAULT_RESET, FAULT_HANG };
  */
 #define SPIN_NS (150 * NS_PER_US)
 
+/* how late replies are against their computed departures */
+struct lateness {
+	struct hist *h;		/* us */
+	int64_t max;		/* us */
+};
+
 struct job {
 	TAILQ_ENTRY(job) entry;
 	struct evhttp_request *req;
@@ -105,8 +111,8 @@ struct sut {
 	double resp_sum;	/* ns, over completions */
 	double area;		/* ns x requests, of jobs that left */
 	double area_k[SUT_MAX_STATIONS], busy_k[SUT_MAX_STATIONS];
-	struct hist *err;	/* us: reply time - d_K */
-	int64_t err_max;	/* ns, to the microsecond */
+	struct lateness sent;	/* reply handed to the kernel - d_K */
+	struct lateness wrote;	/* the write returned - d_K */
 	FILE *log;
 };
 
@@ -213,13 +219,29 @@ drop(struct evhttp_request *req)
 	evhttp_connection_free(evcon);	/* frees req with it */
 }
 
+static void
+late(struct sut *s, struct lateness *l, int64_t us)
+{
+	if (us < 0)
+		us = 0;
+	pthread_mutex_lock(&s->lock);
+	hist_record(l->h, us);
+	if (us > l->max)
+		l->max = us;
+	pthread_mutex_unlock(&s->lock);
+}
+
 /*
- * The reply's bytes leave when the connection is next writable, one
- * loop iteration after evhttp_send_reply(); evhttp calls this once they
- * have.  That instant, not the call, is the "actual reply time".  The
- * departure rides in the argument, in microseconds modulo 2^32 so that
- * it fits a pointer anywhere (lateness up to 35 minutes is exact); the
- * sut is the thread's own.
+ * The actual reply time is when the reply is handed to the kernel: the
+ * point where the model's departure meets the network, as the arrival
+ * a_1 is where the network hands the request to us (and as arrivald
+ * takes its send time when it hands a request over).  The write itself
+ * carries the reply through loopback into the client's socket and
+ * wakes the client, tens of microseconds on a virtual machine; when it
+ * has returned is measured too (wrote).  evhttp calls written() then.
+ * The departure rides in the argument, in microseconds modulo 2^32 so
+ * that it fits a pointer anywhere (lateness up to 35 minutes is
+ * exact); the sut is the thread's own.
  */
 static _Thread_local struct sut *self;
 
@@ -232,15 +254,39 @@ due_arg(int64_t d)
 static void
 written(struct evhttp_request *req, void *arg)
 {
-	struct sut *s = self;
 	uint32_t now_us = (uint32_t)(clock_now() / NS_PER_US);
-	int64_t late = (int32_t)(now_us - (uint32_t)(uintptr_t)arg);
 
-	pthread_mutex_lock(&s->lock);
-	hist_record(s->err, late > 0 ? late : 0);
-	if (late * NS_PER_US > s->err_max)
-		s->err_max = late * NS_PER_US;
-	pthread_mutex_unlock(&s->lock);
+	late(self, &self->wrote, (int32_t)(now_us - (uint32_t)(uintptr_t)arg));
+}
+
+/*
+ * evhttp_send_reply() only queues the reply; the bufferevent writes it
+ * when the loop next finds the socket writable, a turn of the loop
+ * later.  Write it now instead, as the bufferevent would (it keeps the
+ * front of its output frozen except while it writes), then run the
+ * callback it would run on finding its output empty: evhttp finishing
+ * the request, which may free the connection.  What cannot be written
+ * now (a full socket buffer, an error) stays queued for the
+ * bufferevent's own path.  Returns when the write began.
+ */
+static int64_t
+flush_now(struct evhttp_connection *evcon)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct evbuffer *out = bufferevent_get_output(bev);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	int64_t begun;
+	int n;
+
+	if (fd == -1 || evbuffer_get_length(out) == 0)
+		return 0;
+	evbuffer_unfreeze(out, 1);
+	begun = clock_now();
+	n = evbuffer_write(out, fd);
+	evbuffer_freeze(out, 1);
+	if (n > 0 && evbuffer_get_length(out) == 0)
+		bufferevent_trigger(bev, EV_WRITE, 0);
+	return begun;
 }
 
 static void
@@ -248,8 +294,9 @@ depart(evutil_socket_t fd, short what, void *arg)
 {
 	struct sut *s = arg;
 	struct jobs ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct evhttp_connection *evcon;
 	struct job *j;
-	int64_t d, now = clock_now();
+	int64_t begun, d, now = clock_now();
 
 	/* count under the lock; answer outside it, evhttp may call back */
 	pthread_mutex_lock(&s->lock);
@@ -271,16 +318,21 @@ depart(evutil_socket_t fd, short what, void *arg)
 
 	while ((j = TAILQ_FIRST(&ready)) != NULL) {
 		TAILQ_REMOVE(&ready, j, entry);
+		d = departure(s, j);
 		if (j->fault == FAULT_RESET)
 			drop(j->req);
 		else {
+			/* NULL: its client left, and replying frees req */
+			evcon = evhttp_request_get_connection(j->req);
 			evhttp_request_set_on_complete_cb(j->req, written,
-			    due_arg(departure(s, j)));
+			    due_arg(d));
 			if (j->fault == FAULT_5XX)
 				reply_text(j->req, 503, "Service Unavailable",
 				    "fault injected\n");
 			else
 				reply_text(j->req, 200, "OK", "ok\n");
+			if (evcon != NULL && (begun = flush_now(evcon)) != 0)
+				late(s, &s->sent, (begun - d) / NS_PER_US);
 		}
 		free(j);
 	}
@@ -422,7 +474,7 @@ stats_json(struct sut *s)
 
 	sut_truth(s, &t);
 	o = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf so so so ss sI"
-	    " s{sf sf sf}}",
+	    " s{sf sf sf} s{sf sf sf}}",
 	    "arrivals", (json_int_t)t.arrivals,
 	    "completions", (json_int_t)t.completions,
 	    "in_system", (json_int_t)t.in_system,
@@ -442,7 +494,9 @@ stats_json(struct sut *s)
 	    "service", s->conf.deterministic ? "det" : "exp",
 	    "seed", (json_int_t)s->seed,
 	    "timing_error",
-	    "p50", t.err_p50, "p99", t.err_p99, "max", t.err_max);
+	    "p50", t.err[0], "p99", t.err[1], "max", t.err[2],
+	    "timing_error_written",
+	    "p50", t.wrote[0], "p99", t.wrote[1], "max", t.wrote[2]);
 	if (o == NULL)
 		fatal("json_pack failed for /_stats");
 	text = json_dumps(o, JSON_REAL_PRECISION(12));
@@ -623,7 +677,8 @@ destroy(struct sut *s)
 	if (s->log != NULL)
 		fclose(s->log);
 	pthread_mutex_destroy(&s->lock);
-	free(s->err);
+	free(s->sent.h);
+	free(s->wrote.h);
 	free(s);
 }
 
@@ -661,8 +716,10 @@ sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
 	TAILQ_INIT(&s->network);
 	TAILQ_INIT(&s->held);
 	pthread_mutex_init(&s->lock, NULL);
-	s->err = xmalloc(sizeof *s->err);
-	hist_reset(s->err);
+	s->sent.h = xmalloc(sizeof *s->sent.h);
+	s->wrote.h = xmalloc(sizeof *s->wrote.h);
+	hist_reset(s->sent.h);
+	hist_reset(s->wrote.h);
 	s->seed = conf->seed != 0 ? conf->seed :
 	    (uint64_t)clock_now() ^ ((uint64_t)getpid() << 32);
 	rng_seed(&s->service, s->seed, 0);
@@ -731,6 +788,17 @@ sut_port(const struct sut *s)
 	return s->port;
 }
 
+/* p50, p99, max in seconds; the histogram rounds up to its slot, the max is exact */
+static void
+summarise(const struct lateness *l, double v[3])
+{
+	if (l->h->total == 0)
+		return;
+	v[2] = (double)l->max / 1e6;
+	v[0] = fmin(hist_percentile(l->h, 50) / 1e6, v[2]);
+	v[1] = fmin(hist_percentile(l->h, 99) / 1e6, v[2]);
+}
+
 void
 sut_truth(struct sut *s, struct sut_truth *t)
 {
@@ -769,12 +837,8 @@ sut_truth(struct sut *s, struct sut_truth *t)
 	}
 	if (s->completions > 0)
 		t->R = s->resp_sum / s->completions / NS_PER_SEC;
-	if (s->err->total > 0) {
-		/* the histogram rounds up to its slot; the max is exact */
-		t->err_max = (double)s->err_max / NS_PER_SEC;
-		t->err_p50 = fmin(hist_percentile(s->err, 50) / 1e6, t->err_max);
-		t->err_p99 = fmin(hist_percentile(s->err, 99) / 1e6, t->err_max);
-	}
+	summarise(&s->sent, t->err);
+	summarise(&s->wrote, t->wrote);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -788,8 +852,9 @@ sut_reset(struct sut *s)
 	s->resp_sum = s->area = 0;
 	memset(s->area_k, 0, sizeof s->area_k);
 	memset(s->busy_k, 0, sizeof s->busy_k);
-	hist_reset(s->err);
-	s->err_max = 0;
+	hist_reset(s->sent.h);
+	hist_reset(s->wrote.h);
+	s->sent.max = s->wrote.max = 0;
 	if (s->log != NULL && fflush(s->log) == EOF)
 		log_warn("request log: %s", strerror(errno));
 	pthread_mutex_unlock(&s->lock);

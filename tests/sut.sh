@@ -23,6 +23,10 @@ cat >"$T/load.py" <<'EOF'
 #   seq PORT N            N requests one after another on one connection
 #                         (and the shortest round trip, min_rtt)
 #   burst PORT N          N connections, then one request on each at once
+#   pipe PORT N           N requests in one write on one connection, then
+#                         one more once all are answered
+#   close PORT            one request with "Connection: close"; eof: the
+#                         server closed the connection after its reply
 #   poisson PORT RATE N SEED   N requests, Poisson arrivals at RATE/s
 import asyncio, json, random, sys, time
 
@@ -34,9 +38,11 @@ async def connect(port):
 
 
 async def request(conn, method="GET", path="/work"):
+    """one exchange; method READ: only read a reply to what was sent"""
     r, w = conn
-    w.write(("%s %s HTTP/1.1\r\nHost: sut\r\nContent-Length: 0\r\n\r\n"
-             % (method, path)).encode())
+    if method != "READ":
+        w.write(("%s %s HTTP/1.1\r\nHost: sut\r\nContent-Length: 0\r\n\r\n"
+                 % (method, path)).encode())
     line = await r.readline()
     if not line:
         raise ConnectionError("closed")
@@ -82,6 +88,24 @@ async def main(argv):
             rtt = time.monotonic() - t
             out["min_rtt"] = min(out.get("min_rtt", rtt), rtt)
             count(out, str(status))
+    elif mode == "pipe":
+        n = int(argv[2])
+        conn = await connect(port)
+        conn[1].write(b"GET /p HTTP/1.1\r\nHost: sut\r\n\r\n" * n)
+        out["sent"] = n + 1
+        for _ in range(n):
+            status, body = await request(conn, "READ")
+            count(out, str(status))
+            out["bodies_ok"] = out.get("bodies_ok", 0) + (body == b"ok\n")
+        status, _ = await request(conn)
+        count(out, str(status))
+    elif mode == "close":
+        r, w = await connect(port)
+        w.write(b"GET /c HTTP/1.1\r\nHost: sut\r\nConnection: close\r\n\r\n")
+        out["sent"] = 1
+        status, _ = await request((r, w), "READ")
+        count(out, str(status))
+        out["eof"] = await r.read(1) == b""
     elif mode == "burst":
         n = int(argv[2])
         conns = [await connect(port) for _ in range(n)]
@@ -210,6 +234,7 @@ station queues add up to the system queue :: abs(sum(j["Qk"]) - j["Q"]) < 1e-9 *
 Little's law exactly once all have left: Q = X R :: abs(j["Q"] - j["X"] * j["R"]) < 1e-6 * j["Q"]
 /_stats names the service, demands and seed :: j["service"] == "det" and j["demands"] == [0.001, 0.002, 0.003] and j["seed"] == 7
 timing error: 0 <= p50 <= p99 <= max < 0.5 s :: 0 <= j["timing_error"]["p50"] <= j["timing_error"]["p99"] <= j["timing_error"]["max"] < 0.5
+each reply's write returns after it began: written p50, p99, max >= timing error's :: all(j["timing_error_written"][k] >= j["timing_error"][k] for k in ("p50", "p99", "max"))
 EOF
 
 # --- control paths ------------------------------------------------------
@@ -223,6 +248,20 @@ check "POST /_reset is 200" test "$(status "$P" POST /_reset)" = 200
 stats "$P"
 verify <<'EOF'
 /_reset zeroes the counters and the clock :: j["arrivals"] == 0 and j["completions"] == 0 and j["Q"] == 0 and j["elapsed"] < 5
+EOF
+
+# --- replies are written at the departure: the connection goes on as HTTP says
+load pipe "$P" 5
+verify <<'EOF'
+5 pipelined requests answered in turn, then one more on the same connection :: r.get("200") == 6 and r.get("bodies_ok") == 5
+EOF
+load close "$P"
+verify <<'EOF'
+"Connection: close": answered, then the server closes :: r.get("200") == 1 and r.get("eof") is True
+EOF
+stats "$P"
+verify <<'EOF'
+all 7 counted, none left in the system :: j["arrivals"] == 7 and j["completions"] == 7 and j["in_system"] == 0
 EOF
 stop
 ok $sut_rc "SIGTERM: exit 0"
