@@ -126,6 +126,8 @@ struct hist {
 	uint64_t counts[HIST_LEN];
 };
 void hist_reset(struct hist *);
+void hist_clear(struct hist *);  /* hist_reset() of one in use: only its span */
+void hist_copy(struct hist *dst, const struct hist *src);
 void hist_record(struct hist *, int64_t us);
 void hist_add(struct hist *, const struct hist *);
 void hist_sub(struct hist *, const struct hist *); /* a -= b, b a prefix of a */
@@ -322,6 +324,7 @@ int stats_timer_id(const char *name);       /* register or look up a name */
 const char *stats_timer_name(int);
 int stats_timer_count(void);
 void stats_collect(struct stats **, int n, int64_t now, struct stats_cum *out);
+void stats_cum_copy(struct stats_cum *dst, const struct stats_cum *src);
 void stats_collect_timers(struct stats **, int n, struct timer_cum *out /* [count] */);
 void stats_diff(const struct stats_cum *now, const struct stats_cum *then, struct stats_view *);
 void stats_emit(const struct stats_view *, const struct engine_view *, stats_emit_cb, void *);

@@ -45,7 +45,8 @@ static struct {
 	int ring_head, ring_len;
 	struct stats_cum now, start;
 	struct stats_cum last_interval;
-	struct timer_cum *timers;
+	struct timer_cum *timers;   /* ntimers of them, see timers_room() */
+	int ntimers;
 
 	struct event *sig_term, *sig_int, *sig_hup, *sig_pipe;
 	struct event *slice_ev, *interval_ev, *progress_ev, *stop_ev, *drain_ev;
@@ -66,6 +67,20 @@ uptime(void)
 }
 
 /* --- estimates --- */
+
+/* D.timers for count timers; new entries zeroed, as stats_collect_timers() wants */
+static void
+timers_room(int count)
+{
+	if (count < 1)
+		count = 1;
+	if (count <= D.ntimers)
+		return;
+	D.timers = xreallocarray(D.timers, count, sizeof *D.timers);
+	memset(&D.timers[D.ntimers], 0, (size_t)(count - D.ntimers) *
+	    sizeof *D.timers);
+	D.ntimers = count;
+}
 
 static void
 take_slice(void)
@@ -124,7 +139,7 @@ metrics_view(struct stats_view *v, struct engine_view *e, struct hist *h)
 {
 	window_view(v);
 	engine_view_now(e);
-	memcpy(h, &D.now.resp, sizeof *h);
+	hist_copy(h, &D.now.resp);
 }
 
 /* --- the stats object for the control socket --- */
@@ -189,7 +204,7 @@ stats_json(void)
 	/* per-name timers, since the start */
 	w = engine_stats(&n);
 	count = stats_timer_count();
-	D.timers = xreallocarray(D.timers, count ? count : 1, sizeof *D.timers);
+	timers_room(count);
 	stats_collect_timers(w, n, D.timers);
 	timers = json_array();
 	for (k = 0; k < count; k++) {
@@ -532,10 +547,10 @@ on_interval(evutil_socket_t fd, short what, void *arg)
 	w = engine_stats(&n);
 	stats_collect(w, n, clock_now(), cur);
 	stats_diff(cur, &D.last_interval, &v);
-	memcpy(&D.last_interval, cur, sizeof *cur);
+	stats_cum_copy(&D.last_interval, cur);
 	engine_view_now(&e);
 	count = stats_timer_count();
-	D.timers = xreallocarray(D.timers, count ? count : 1, sizeof *D.timers);
+	timers_room(count);
 	stats_collect_timers(w, n, D.timers);
 	D.interval_t += D.conf->results_interval;
 	/* t is when the counters were taken, not when the row is written
@@ -683,7 +698,7 @@ finish(void)
 	engine_view_now(&e);
 	e.state = "stopped";
 	count = stats_timer_count();
-	D.timers = xreallocarray(D.timers, count ? count : 1, sizeof *D.timers);
+	timers_room(count);
 	stats_collect_timers(w, n, D.timers);
 	results_close(uptime(), &total, &D.now, &e, D.timers, count);
 	if (D.progress_shown)

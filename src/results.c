@@ -181,7 +181,7 @@ results_interval(double t, const struct stats_view *v, const struct engine_view 
 		if (a->sent == b->sent && a->completed == b->completed &&
 		    a->failed == b->failed)
 			continue;
-		memcpy(&diff, &a->resp, sizeof diff);
+		hist_copy(&diff, &a->resp);
 		hist_sub(&diff, &b->resp);
 		fprintf(R.timers, "%.3f,%s,%llu,%llu,%llu", t, stats_timer_name(k),
 		    (unsigned long long)(a->sent - b->sent),

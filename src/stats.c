@@ -10,6 +10,7 @@
  * request's intended start, so a late send never hides a delay.
  */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "arrivald.h"
@@ -166,14 +167,15 @@ stats_timer_count(void)
 	return n;
 }
 
+/* out: all zero, or collected into before */
 void
 stats_collect(struct stats **w, int n, int64_t now, struct stats_cum *out)
 {
 	int i, k;
 
-	memset(out, 0, sizeof *out);
-	hist_reset(&out->resp);
-	hist_reset(&out->lag);
+	memset(out, 0, offsetof(struct stats_cum, resp));
+	hist_clear(&out->resp);
+	hist_clear(&out->lag);
 	out->at = now;
 	for (i = 0; i < n; i++) {
 		struct stats_cum *c = &w[i]->cum;
@@ -195,14 +197,15 @@ stats_collect(struct stats **w, int n, int64_t now, struct stats_cum *out)
 	}
 }
 
+/* out: stats_timer_count() entries, all zero or collected into before */
 void
 stats_collect_timers(struct stats **w, int n, struct timer_cum *out)
 {
 	int i, k, count = stats_timer_count();
 
 	for (k = 0; k < count; k++) {
-		memset(&out[k], 0, sizeof out[k]);
-		hist_reset(&out[k].resp);
+		out[k].sent = out[k].completed = out[k].failed = 0;
+		hist_clear(&out[k].resp);
 	}
 	for (i = 0; i < n; i++) {
 		pthread_mutex_lock(&w[i]->lock);
@@ -220,6 +223,19 @@ stats_collect_timers(struct stats **w, int n, struct timer_cum *out)
 	}
 }
 
+/* dst = src, copying only the histograms' spans; dst as for stats_collect() */
+_Static_assert(offsetof(struct stats_cum, lag) ==
+    offsetof(struct stats_cum, resp) + sizeof(struct hist) &&
+    sizeof(struct stats_cum) == offsetof(struct stats_cum, lag) +
+    sizeof(struct hist), "the histograms end struct stats_cum");
+void
+stats_cum_copy(struct stats_cum *dst, const struct stats_cum *src)
+{
+	memcpy(dst, src, offsetof(struct stats_cum, resp));
+	hist_copy(&dst->resp, &src->resp);
+	hist_copy(&dst->lag, &src->lag);
+}
+
 /* The view of what happened between two snapshots.  `then` may be NULL:
  * since the start.  The histograms are subtracted in a scratch copy. */
 void
@@ -234,9 +250,11 @@ stats_diff(const struct stats_cum *now, const struct stats_cum *then,
 	if (resp == NULL) {
 		resp = xmalloc(sizeof *resp);
 		lag = xmalloc(sizeof *lag);
+		hist_reset(resp);
+		hist_reset(lag);
 	}
-	memcpy(resp, &now->resp, sizeof *resp);
-	memcpy(lag, &now->lag, sizeof *lag);
+	hist_copy(resp, &now->resp);
+	hist_copy(lag, &now->lag);
 	memset(v, 0, sizeof *v);
 	if (then != NULL) {
 		hist_sub(resp, &then->resp);

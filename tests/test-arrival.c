@@ -296,6 +296,120 @@ test_hist(void)
 	}
 }
 
+/* what hist_percentile() answers, walking every slot */
+static int64_t
+ref_percentile(const struct hist *h, double p)
+{
+	uint64_t want, seen = 0;
+	int i;
+	int64_t v;
+
+	if (h->total == 0)
+		return 0;
+	want = (uint64_t)ceil(p / 100.0 * (double)h->total);
+	if (want == 0)
+		want = 1;
+	for (i = 0; i < HIST_LEN; i++) {
+		seen += h->counts[i];
+		if (seen >= want) {
+			v = hist_highest_equiv(hist_value_at(i));
+			return (uint64_t)v > h->max_us ? (int64_t)h->max_us : v;
+		}
+	}
+	return (int64_t)h->max_us;
+}
+
+/* counts outside [index(min), index(max)], or any at all when empty */
+static int
+outside_span(const struct hist *h)
+{
+	int i, lo, hi, n = 0;
+
+	lo = h->total ? hist_index((int64_t)h->min_us) : HIST_LEN;
+	hi = h->total ? hist_index(h->max_us > HIST_MAX_US ? HIST_MAX_US :
+	    (int64_t)h->max_us) : -1;
+	for (i = 0; i < HIST_LEN; i++)
+		n += h->counts[i] != 0 && (i < lo || i > hi);
+	return n;
+}
+
+/* log-uniform from 1 us to twice an hour, and some zeros */
+static void
+record_some(struct hist *h, struct rng *r, int n, double top)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		hist_record(h, rng_uniform(r) < 0.01 ? 0 :
+		    (int64_t)exp(rng_uniform(r) * log(top)));
+}
+
+/*
+ * add, sub, copy, clear and the percentiles walk only the span of slots
+ * in use: they must answer exactly what walking all of them would.
+ */
+static void
+test_hist_span(void)
+{
+	static struct hist a, b, d, sum, ref, junk;
+	static const double ps[] = { 0, 1, 50, 90, 99, 99.9, 100 };
+	struct rng r;
+	int i, k, round, bad_counts = 0, bad_pct = 0, bad_span = 0;
+
+	rng_seed(&r, 11, 3);
+	for (round = 0; round < 20; round++) {
+		/* a grows from b; the copies land on histograms holding other data */
+		double top = round % 2 ? 2.0 * HIST_MAX_US : 1e3 * (round + 1);
+
+		hist_reset(&a);
+		hist_reset(&junk);
+		record_some(&junk, &r, 500, 2.0 * HIST_MAX_US);
+		hist_copy(&b, &junk);
+		hist_copy(&d, &junk);
+		record_some(&a, &r, 2000, top);
+		hist_copy(&b, &a);
+		record_some(&a, &r, 2000, round % 3 ? top : 50.0);
+		hist_copy(&d, &a);
+		hist_sub(&d, &b);
+		memset(&ref, 0, sizeof ref);
+		for (i = 0; i < HIST_LEN; i++)
+			ref.counts[i] = a.counts[i] - b.counts[i];
+		ref.total = a.total - b.total;
+		for (i = 0; i < HIST_LEN; i++)
+			bad_counts += d.counts[i] != ref.counts[i];
+		bad_counts += d.total != ref.total;
+		ref.max_us = d.max_us;	/* checked against the slots by outside_span */
+		for (k = 0; k < (int)(sizeof ps / sizeof ps[0]); k++)
+			bad_pct += hist_percentile(&d, ps[k]) != ref_percentile(&ref, ps[k]) ||
+			    hist_percentile(&a, ps[k]) != ref_percentile(&a, ps[k]);
+		bad_span += outside_span(&a) + outside_span(&b) + outside_span(&d);
+
+		/* sum = junk + a, onto a histogram that held data */
+		hist_copy(&sum, &b);
+		hist_clear(&sum);
+		for (i = 0; i < HIST_LEN; i++)
+			bad_counts += sum.counts[i] != 0;
+		hist_add(&sum, &junk);
+		hist_add(&sum, &a);
+		for (i = 0; i < HIST_LEN; i++)
+			bad_counts += sum.counts[i] != junk.counts[i] + a.counts[i];
+		bad_counts += sum.total != junk.total + a.total ||
+		    sum.max_us != (a.max_us > junk.max_us ? a.max_us : junk.max_us) ||
+		    sum.min_us != (a.min_us < junk.min_us ? a.min_us : junk.min_us);
+		bad_span += outside_span(&sum);
+	}
+	ok(bad_counts == 0, "copy, clear, add and a later copy minus an earlier "
+	    "one agree with every slot (%d wrong)", bad_counts);
+	ok(bad_pct == 0, "percentiles over the span agree with a walk of every "
+	    "slot (%d wrong)", bad_pct);
+	ok(bad_span == 0, "no count outside [slot of min, slot of max] (%d)",
+	    bad_span);
+	hist_copy(&d, &a);
+	hist_sub(&d, &a);
+	ok(d.total == 0 && outside_span(&d) == 0 && hist_percentile(&d, 50) == 0,
+	    "a histogram minus itself is empty, in every slot");
+}
+
 int
 main(void)
 {
@@ -305,5 +419,6 @@ main(void)
 	test_constant();
 	test_changes();
 	test_hist();
+	test_hist_span();
 	return done_testing();
 }
