@@ -376,6 +376,46 @@ test_stop_busy(void)
 	close(h);
 }
 
+/*
+ * Clients that leave before their departure: one closes, one resets.
+ * The model serves them all the same, the replies' writes find dead
+ * connections (evhttp then frees them), and the server goes on.
+ */
+static void
+test_clients_leave(void)
+{
+	struct sut_conf c;
+	struct sut_truth t;
+	struct sut *s;
+	struct linger lg = { 1, 0 };
+	char *err;
+	int a, b;
+
+	memset(&c, 0, sizeof c);
+	sut_parse_demands("0.05", &c, &err);
+	c.deterministic = 1;
+	s = sut_spawn("127.0.0.1", 0, &c, &err);
+	ok(s != NULL, "spawn a 50 ms station");
+	if (s == NULL)
+		return;
+	a = dial(sut_port(s));
+	b = dial(sut_port(s));
+	ok(a != -1 && b != -1 && send_request(a, "GET", "/a") == 0 &&
+	    send_request(b, "GET", "/b") == 0 && wait_truth(s, in_system, 2),
+	    "two requests in the network");
+	close(a);
+	setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	close(b);	/* a reset */
+	ok(wait_truth(s, completions, 2), "both depart though their clients "
+	    "have left");
+	ok(get(sut_port(s), "GET", "/c", NULL, 0) == 200,
+	    "the server answers the next client");
+	sut_truth(s, &t);
+	ok(t.arrivals == 3 && t.completions == 3 && t.in_system == 0,
+	    "all three counted, none left in the network");
+	sut_stop(s);
+}
+
 int
 main(void)
 {
@@ -385,5 +425,6 @@ main(void)
 	test_load();
 	test_reset_in_flight();
 	test_stop_busy();
+	test_clients_leave();
 	return done_testing();
 }
