@@ -297,6 +297,21 @@ test_load(void)
 	sut_stop(s);
 }
 
+/* a deterministic network of the given demands on a free port, or NULL */
+static struct sut *
+spawn_det(struct sut_conf *c, const char *demands, const char *what)
+{
+	struct sut *s;
+	char *err;
+
+	memset(c, 0, sizeof *c);
+	sut_parse_demands(demands, c, &err);
+	c->deterministic = 1;
+	s = sut_spawn("127.0.0.1", 0, c, &err);
+	ok(s != NULL, "spawn %s", what);
+	return s;
+}
+
 /* a reset while a request is in service counts it from the reset on */
 static void
 test_reset_in_flight(void)
@@ -304,15 +319,9 @@ test_reset_in_flight(void)
 	struct sut_conf c;
 	struct sut_truth t;
 	struct sut *s;
-	char *err;
 	int fd, status;
 
-	memset(&c, 0, sizeof c);
-	sut_parse_demands("0.2", &c, &err);
-	c.deterministic = 1;
-	s = sut_spawn("127.0.0.1", 0, &c, &err);
-	ok(s != NULL, "spawn a 0.2 s station");
-	if (s == NULL)
+	if ((s = spawn_det(&c, "0.2", "a 0.2 s station")) == NULL)
 		return;
 	fd = dial(sut_port(s));
 	ok(fd != -1 && send_request(fd, "GET", "/slow") == 0 &&
@@ -388,15 +397,9 @@ test_clients_leave(void)
 	struct sut_truth t;
 	struct sut *s;
 	struct linger lg = { 1, 0 };
-	char *err;
 	int a, b;
 
-	memset(&c, 0, sizeof c);
-	sut_parse_demands("0.05", &c, &err);
-	c.deterministic = 1;
-	s = sut_spawn("127.0.0.1", 0, &c, &err);
-	ok(s != NULL, "spawn a 50 ms station");
-	if (s == NULL)
+	if ((s = spawn_det(&c, "0.05", "a 50 ms station")) == NULL)
 		return;
 	a = dial(sut_port(s));
 	b = dial(sut_port(s));
