@@ -68,12 +68,6 @@ enum fault { FAULT_NONE, FAULT_5XX, FAULT_RESET, FAULT_HANG };
  */
 #define SPIN_NS (150 * NS_PER_US)
 
-/* how late replies are against their computed departures */
-struct lateness {
-	struct hist *h;		/* us */
-	int64_t max;		/* us */
-};
-
 struct job {
 	TAILQ_ENTRY(job) entry;
 	struct evhttp_request *req;
@@ -111,8 +105,8 @@ struct sut {
 	double resp_sum;	/* ns, over completions */
 	double area;		/* ns x requests, of jobs that left */
 	double area_k[SUT_MAX_STATIONS], busy_k[SUT_MAX_STATIONS];
-	struct lateness sent;	/* reply handed to the kernel - d_K */
-	struct lateness wrote;	/* the write returned - d_K */
+	struct hist *sent;	/* us: reply handed to the kernel - d_K */
+	struct hist *wrote;	/* us: the write returned - d_K */
 	FILE *log;
 };
 
@@ -220,14 +214,10 @@ drop(struct evhttp_request *req)
 }
 
 static void
-late(struct sut *s, struct lateness *l, int64_t us)
+late(struct sut *s, struct hist *h, int64_t us)
 {
-	if (us < 0)
-		us = 0;
 	pthread_mutex_lock(&s->lock);
-	hist_record(l->h, us);
-	if (us > l->max)
-		l->max = us;
+	hist_record(h, us > 0 ? us : 0);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -256,7 +246,7 @@ written(struct evhttp_request *req, void *arg)
 {
 	uint32_t now_us = (uint32_t)(clock_now() / NS_PER_US);
 
-	late(self, &self->wrote, (int32_t)(now_us - (uint32_t)(uintptr_t)arg));
+	late(self, self->wrote, (int32_t)(now_us - (uint32_t)(uintptr_t)arg));
 }
 
 /*
@@ -332,7 +322,7 @@ depart(evutil_socket_t fd, short what, void *arg)
 			else
 				reply_text(j->req, 200, "OK", "ok\n");
 			if (evcon != NULL && (begun = flush_now(evcon)) != 0)
-				late(s, &s->sent, (begun - d) / NS_PER_US);
+				late(s, s->sent, (begun - d) / NS_PER_US);
 		}
 		free(j);
 	}
@@ -677,8 +667,8 @@ destroy(struct sut *s)
 	if (s->log != NULL)
 		fclose(s->log);
 	pthread_mutex_destroy(&s->lock);
-	free(s->sent.h);
-	free(s->wrote.h);
+	free(s->sent);
+	free(s->wrote);
 	free(s);
 }
 
@@ -716,10 +706,10 @@ sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
 	TAILQ_INIT(&s->network);
 	TAILQ_INIT(&s->held);
 	pthread_mutex_init(&s->lock, NULL);
-	s->sent.h = xmalloc(sizeof *s->sent.h);
-	s->wrote.h = xmalloc(sizeof *s->wrote.h);
-	hist_reset(s->sent.h);
-	hist_reset(s->wrote.h);
+	s->sent = xmalloc(sizeof *s->sent);
+	s->wrote = xmalloc(sizeof *s->wrote);
+	hist_reset(s->sent);
+	hist_reset(s->wrote);
 	s->seed = conf->seed != 0 ? conf->seed :
 	    (uint64_t)clock_now() ^ ((uint64_t)getpid() << 32);
 	rng_seed(&s->service, s->seed, 0);
@@ -788,15 +778,15 @@ sut_port(const struct sut *s)
 	return s->port;
 }
 
-/* p50, p99, max in seconds; the histogram rounds up to its slot, the max is exact */
+/* p50, p99, max in seconds; percentiles are capped by the exact max */
 static void
-summarise(const struct lateness *l, double v[3])
+summarise(const struct hist *h, double v[3])
 {
-	if (l->h->total == 0)
+	if (h->total == 0)
 		return;
-	v[2] = (double)l->max / 1e6;
-	v[0] = fmin(hist_percentile(l->h, 50) / 1e6, v[2]);
-	v[1] = fmin(hist_percentile(l->h, 99) / 1e6, v[2]);
+	v[0] = hist_percentile(h, 50) / 1e6;
+	v[1] = hist_percentile(h, 99) / 1e6;
+	v[2] = h->max_us / 1e6;
 }
 
 void
@@ -837,8 +827,8 @@ sut_truth(struct sut *s, struct sut_truth *t)
 	}
 	if (s->completions > 0)
 		t->R = s->resp_sum / s->completions / NS_PER_SEC;
-	summarise(&s->sent, t->err);
-	summarise(&s->wrote, t->wrote);
+	summarise(s->sent, t->err);
+	summarise(s->wrote, t->wrote);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -852,9 +842,8 @@ sut_reset(struct sut *s)
 	s->resp_sum = s->area = 0;
 	memset(s->area_k, 0, sizeof s->area_k);
 	memset(s->busy_k, 0, sizeof s->busy_k);
-	hist_reset(s->sent.h);
-	hist_reset(s->wrote.h);
-	s->sent.max = s->wrote.max = 0;
+	hist_reset(s->sent);
+	hist_reset(s->wrote);
 	if (s->log != NULL && fflush(s->log) == EOF)
 		log_warn("request log: %s", strerror(errno));
 	pthread_mutex_unlock(&s->lock);
