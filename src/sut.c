@@ -2,8 +2,9 @@
  * sut.c: the reference system under test, a tandem of K FCFS stations
  * served over HTTP and simulated in virtual time.
  *
- * A request arriving at a (CLOCK_MONOTONIC, when evhttp hands it to us)
- * is pushed through the stations at once, on paper:
+ * A request arriving at a (CLOCK_MONOTONIC, when the kernel received its
+ * first byte: see "Arrival instants") is pushed through the stations at
+ * once, on paper:
  *	start_k = max(a_k, free_k),  d_k = start_k + S_k,  free_k = d_k,
  *	a_{k+1} = d_k
  * with S_k exponential of mean D_k (or exactly D_k with -e det).  Its
@@ -29,6 +30,7 @@
  *   - ground truth is exact: the time-averaged number in system is the
  *     integral of the count over [epoch, now], computed from the known
  *     arrival and departure instants, not sampled.
+ *   - arrival instants never decrease along the network list (last_a).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,7 @@
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -67,6 +70,14 @@ enum fault { FAULT_NONE, FAULT_5XX, FAULT_RESET, FAULT_HANG };
  * at most SPIN_NS per departure instant.
  */
 #define SPIN_NS (150 * NS_PER_US)
+/* a receive stamp further back than this is a clock step, not a request */
+#define STAMP_MAX_AGE_NS (60 * NS_PER_SEC)
+
+/* a descriptor a connection of ours has used: see "Arrival instants" */
+struct peer {
+	struct event *ev;	/* one-shot: the next request's first bytes */
+	int64_t a;		/* when the kernel received them, 0 = not seen */
+};
 
 struct job {
 	TAILQ_ENTRY(job) entry;
@@ -86,6 +97,12 @@ struct sut {
 	struct evhttp *http;
 	struct event *depart_ev;	/* the network head's departure */
 	struct event *wake_ev;		/* sut_stop() from another thread */
+	struct event *fresh_ev;		/* new connections to watch */
+	struct bufferevent **fresh;	/* theirs, each with a reference held */
+	int nfresh, fresh_cap;
+	struct peer *peers;		/* by descriptor */
+	int npeers;
+	int64_t last_a;			/* the latest arrival instant */
 	int wake[2];
 	int quit;		/* loop thread: sut_stop() asked it to end */
 	int64_t due;		/* loop thread: departure depart_ev serves, 0 = none */
@@ -427,7 +444,8 @@ arrive(struct sut *s, struct evhttp_request *req, int64_t a)
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	x = a;
+	x = a = s->last_a = max64(a, s->last_a);
+	j->a = a;
 	for (k = 0; k < K; k++) {
 		mean = s->conf.demand[k];
 		if (!s->conf.deterministic)
@@ -538,11 +556,168 @@ control(struct sut *s, struct evhttp_request *req, const char *path)
 		    "no such control path (only /_stats and /_reset)\n");
 }
 
+/*
+ * Arrival instants.  A request arrives when the kernel receives it, not
+ * when this thread gets round to reading it: a sleeping thread wakes
+ * tens of microseconds late on a virtual machine, and milliseconds late
+ * when its vCPU is descheduled, and that delay would be both in the
+ * model (every R short by it, replies on time that were not) and in
+ * every gap of the -L log.  Sockets carry SO_TIMESTAMPNS (set on the
+ * listener, inherited by each connection), but evhttp reads with
+ * readv(), which cannot return the stamp; so before evhttp reads a
+ * connection, a priority-0 event peeks at it (MSG_PEEK, one byte) for
+ * the stamp of its first unread byte: the start of the next request.
+ * It is armed when a connection is accepted and after each request is
+ * read, and is one-shot, so a connection whose request is unanswered
+ * (evhttp reads no further) costs nothing.  Peers are kept by
+ * descriptor: a stale event left on a closed descriptor serves the next
+ * connection to reuse it, and fresh() clears what the last one left.
+ * A request with no stamp (none offered, or bytes that came in the same
+ * read as the last request's) arrives when it is read, or with the
+ * request it came with.
+ */
+enum peek { PEEK_STAMP, PEEK_EMPTY, PEEK_NONE };
+
+static enum peek
+peek_stamp(evutil_socket_t fd, int64_t *a)
+{
+	char byte, cbuf[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m;
+	struct cmsghdr *c;
+	struct timespec ts, rt;
+	int64_t now, age;
+	ssize_t n;
+
+	memset(&m, 0, sizeof m);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = cbuf;
+	m.msg_controllen = sizeof cbuf;
+	if ((n = recvmsg(fd, &m, MSG_PEEK | MSG_DONTWAIT)) == 0)
+		return PEEK_NONE;	/* the client closed: evhttp will see */
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? PEEK_EMPTY : PEEK_NONE;
+	for (c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		memcpy(&ts, CMSG_DATA(c), sizeof ts);
+		/* the stamp is on the real-time clock: carry it over */
+		clock_gettime(CLOCK_REALTIME, &rt);
+		now = clock_now();
+		age = (int64_t)(rt.tv_sec - ts.tv_sec) * NS_PER_SEC +
+		    (rt.tv_nsec - ts.tv_nsec);
+		if (age > STAMP_MAX_AGE_NS)
+			return PEEK_NONE;
+		*a = now - (age > 0 ? age : 0);
+		return PEEK_STAMP;
+	}
+	return PEEK_NONE;
+}
+
+static void
+peeked(evutil_socket_t fd, short what, void *arg)
+{
+	struct sut *s = arg;
+	struct peer *p = &s->peers[fd];
+
+	if (peek_stamp(fd, &p->a) == PEEK_EMPTY)
+		event_add(p->ev, NULL);	/* woken for nothing: wait on */
+}
+
+/* wait for the next request's first bytes on fd */
+static void
+watch_peer(struct sut *s, evutil_socket_t fd)
+{
+	struct peer *p;
+	int n;
+
+	if (fd >= s->npeers) {
+		n = fd < 64 ? 64 : 2 * fd;
+		s->peers = xrealloc(s->peers, (size_t)n * sizeof *s->peers);
+		memset(s->peers + s->npeers, 0,
+		    (size_t)(n - s->npeers) * sizeof *s->peers);
+		s->npeers = n;
+	}
+	p = &s->peers[fd];
+	p->a = 0;
+	if (p->ev == NULL) {
+		if ((p->ev = event_new(s->base, fd, EV_READ, peeked, s)) == NULL)
+			fatal("event_new failed");
+		event_priority_set(p->ev, 0);
+	}
+	event_add(p->ev, NULL);
+}
+
+/*
+ * evhttp makes a connection's bufferevent here, before it has a
+ * descriptor; fresh() watches it on the loop's next turn, before the
+ * bufferevent first reads.  The reference keeps it valid until then.
+ */
+static struct bufferevent *
+new_conn(struct event_base *base, void *arg)
+{
+	struct sut *s = arg;
+	struct bufferevent *bev;
+
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return NULL;
+	if (s->nfresh == s->fresh_cap) {
+		s->fresh_cap = s->fresh_cap == 0 ? 16 : 2 * s->fresh_cap;
+		s->fresh = xrealloc(s->fresh,
+		    (size_t)s->fresh_cap * sizeof *s->fresh);
+	}
+	bufferevent_incref(bev);
+	s->fresh[s->nfresh++] = bev;
+	event_active(s->fresh_ev, EV_TIMEOUT, 0);
+	return bev;
+}
+
+static void
+fresh(evutil_socket_t unused, short what, void *arg)
+{
+	struct sut *s = arg;
+	evutil_socket_t fd;
+	int i;
+
+	for (i = 0; i < s->nfresh; i++) {
+		if ((fd = bufferevent_getfd(s->fresh[i])) != -1)
+			watch_peer(s, fd);
+		bufferevent_decref(s->fresh[i]);
+	}
+	s->nfresh = 0;
+}
+
+/* when req arrived; and watch for the next one on its connection */
+static int64_t
+arrival_of(struct sut *s, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	evutil_socket_t fd;
+	int64_t now = clock_now(), a = now;
+
+	if (evcon == NULL)
+		return a;
+	bev = evhttp_connection_get_bufferevent(evcon);
+	if ((fd = bufferevent_getfd(bev)) == -1)
+		return a;
+	if (fd < s->npeers && s->peers[fd].a != 0 && s->peers[fd].a <= now)
+		a = s->peers[fd].a;
+	if (evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		/* the next request came in the same read as this one */
+		if (fd < s->npeers)
+			s->peers[fd].a = a;
+	} else
+		watch_peer(s, fd);
+	return a;
+}
+
 static void
 request(struct evhttp_request *req, void *arg)
 {
 	struct sut *s = arg;
-	int64_t a = clock_now();
+	int64_t a = arrival_of(s, req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 
@@ -592,7 +767,7 @@ listen_on(struct sut *s, const char *addr, int port, char **err)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	char service[16];
-	int rc;
+	int rc, on = 1;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -614,6 +789,11 @@ listen_on(struct sut *s, const char *addr, int port, char **err)
 		    strerror(errno));
 		return -1;
 	}
+	/* receive stamps, inherited by every connection: arrival instants */
+	if (setsockopt(evconnlistener_get_fd(lev), SOL_SOCKET, SO_TIMESTAMPNS,
+	    &on, sizeof on) == -1)
+		log_warn("SO_TIMESTAMPNS: %s: requests are stamped when read",
+		    strerror(errno));
 	if (evhttp_bind_listener(s->http, lev) == NULL) {
 		evconnlistener_free(lev);
 		xasprintf(err, "cannot listen on %s:%d: evhttp refused the "
@@ -633,6 +813,7 @@ static void
 destroy(struct sut *s)
 {
 	struct job *j;
+	int i;
 
 	/*
 	 * Requests still attached to a connection are freed with it by
@@ -656,8 +837,17 @@ destroy(struct sut *s)
 		event_free(s->depart_ev);
 	if (s->wake_ev != NULL)
 		event_free(s->wake_ev);
+	if (s->fresh_ev != NULL)
+		event_free(s->fresh_ev);
 	if (s->http != NULL)
 		evhttp_free(s->http);
+	for (i = 0; i < s->nfresh; i++)
+		bufferevent_decref(s->fresh[i]);
+	free(s->fresh);
+	for (i = 0; i < s->npeers; i++)
+		if (s->peers[i].ev != NULL)
+			event_free(s->peers[i].ev);
+	free(s->peers);
 	if (s->base != NULL)
 		event_base_free(s->base);
 	if (s->wake[0] != -1)
@@ -738,6 +928,7 @@ sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
 	if ((s->http = evhttp_new(s->base)) == NULL)
 		fatal("evhttp_new failed");
 	evhttp_set_gencb(s->http, request, s);
+	evhttp_set_bevcb(s->http, new_conn, s);
 	evhttp_set_max_headers_size(s->http, 65536);
 	evhttp_set_max_body_size(s->http, 1 << 20);
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -754,6 +945,9 @@ sut_spawn(const char *addr, int port, const struct sut_conf *conf, char **err)
 	if (s->depart_ev == NULL || s->wake_ev == NULL)
 		fatal("event_new failed");
 	event_priority_set(s->depart_ev, 0);
+	if ((s->fresh_ev = event_new(s->base, -1, 0, fresh, s)) == NULL)
+		fatal("event_new failed");
+	event_priority_set(s->fresh_ev, 0);
 	event_add(s->wake_ev, NULL);
 	s->epoch = clock_now();
 

@@ -280,6 +280,58 @@ the log has one line per request, in arrival order :: len(rows) == 20 and rows =
 each departure is max(arrival, previous departure) + D, to the ns :: all(d == max(a, p) + 5000000 for (a, d), p in zip(rows, [0] + [d for _, d in rows]))
 EOF
 
+# --- a stalled target: requests arrive when the kernel has them ---------
+# arrival-sut is stopped (SIGSTOP) for 300 ms, the stall under test,
+# while a request goes out on a connection it already serves and another
+# on a connection it has not yet accepted.  Both arrive, in its log and
+# its model, when they were sent (the kernel's receive stamps), not when
+# it came round to reading them; so each departs 1 ms after it was sent,
+# and the replies, sent on waking, are reported late by the stall.
+cat >"$T/stall.py" <<'EOF'
+import json, os, signal, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+REQ = b"GET /s HTTP/1.1\r\nHost: sut\r\n\r\n"
+def reply(s):
+    buf = b""
+    while not (b"\r\n\r\n" in buf and buf.endswith(b"ok\n")):
+        chunk = s.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return int(buf.split()[1])
+old = socket.create_connection(("127.0.0.1", port), 5)
+old.settimeout(5)
+old.sendall(REQ)
+out = {"first": reply(old)}
+os.kill(pid, signal.SIGSTOP)
+try:
+    new = socket.create_connection(("127.0.0.1", port), 5)
+    new.settimeout(5)
+    out["sent_old"] = time.monotonic_ns()
+    old.sendall(REQ)
+    out["sent_new"] = time.monotonic_ns()
+    new.sendall(REQ)
+    time.sleep(0.3)     # the stall itself
+finally:
+    os.kill(pid, signal.SIGCONT)
+out["resumed"] = time.monotonic_ns()
+out["old"], out["new"] = reply(old), reply(new)
+print(json.dumps(out))
+EOF
+P=$(free_port)
+start "$P" -d 1ms -e det -L "$T/stall.log"
+"$PY" "$T/stall.py" "$P" "$sut_pid" >"$T/run.json"
+ok $? "requests sent while arrival-sut is stopped are answered once it resumes"
+stats "$P"
+stop
+verify "$T/stall.log" <<'EOF'
+both answered after the stall :: r["old"] == 200 and r["new"] == 200 and r["resumed"] - r["sent_new"] >= 300000000
+a kept-alive connection's request arrives when sent, not 300 ms later :: len(rows) == 3 and 0 <= rows[1][0] - r["sent_old"] < 20000000
+a request on a connection not yet accepted, likewise :: 0 <= rows[2][0] - r["sent_new"] < 20000000
+each departs 1 ms after it arrived, FCFS behind the other :: rows[1][1] == rows[1][0] + 1000000 and rows[2][1] == max(rows[2][0], rows[1][1]) + 1000000
+and its reply, sent on waking, is reported late by the stall :: j["timing_error"]["max"] >= 0.25
+EOF
+
 # --- Poisson arrivals into one exponential station -----------------------
 # rho = 200/s x 2 ms = 0.4.  The service times are the fixed seed's, so
 # the checks on them are deterministic; recovered from the log as
