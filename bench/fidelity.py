@@ -23,12 +23,13 @@ line per request, both on the target's clock) and prints one JSON object:
   R           mean time in the target
   ks_floor, ks_floor_crit, floor_gaps  with --floor F: the KS distance
               of the gaps longer than F, less F, from the same Exp(rate),
-              its 95% bound and how many gaps that is.  The target stamps
-              an arrival when its event loop gets to it, so gaps shorter
-              than its time per request are not resolved; Exp is
+              its 95% bound and how many gaps that is.  A target that
+              stamps an arrival when its event loop gets to it does not
+              resolve gaps shorter than its time per request (arrival-sut
+              takes the kernel's receive stamps instead); Exp is
               memoryless, so above a floor a Poisson stream's gaps less
-              the floor are again Exp(rate), and the target's resolution
-              is kept out of the distance.
+              the floor are again Exp(rate), and such a target's
+              resolution is kept out of the distance.
   stray       requests dropped for standing more than 1 s apart from the
               rest at either end of the log
 
