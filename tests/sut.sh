@@ -332,6 +332,20 @@ each departs 1 ms after it arrived, FCFS behind the other :: rows[1][1] == rows[
 and its reply, sent on waking, is reported late by the stall :: j["timing_error"]["max"] >= 0.25
 EOF
 
+# --- pipelined requests arrive together ----------------------------------
+# Five requests in one write come in one segment and one read: they
+# arrive with the first, at its receive stamp, not one by one as they
+# are parsed; the sixth, sent once all five are answered, arrives later.
+P=$(free_port)
+start "$P" -d 1ms -e det -L "$T/pipe.log"
+load pipe "$P" 5
+stop
+verify "$T/pipe.log" <<'EOF'
+6 answered :: r.get("200") == 6 and len(rows) == 6
+the five of one write share one arrival instant :: len({a for a, _ in rows[:5]}) == 1
+the sixth arrives after the five have left :: rows[5][0] >= rows[4][1]
+EOF
+
 # --- Poisson arrivals into one exponential station -----------------------
 # rho = 200/s x 2 ms = 0.4.  The service times are the fixed seed's, so
 # the checks on them are deterministic; recovered from the log as
