@@ -17,6 +17,8 @@
  * is kept, so the stream stays evenly spaced in integrated rate.
  */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "arrivald.h"
 
@@ -87,4 +89,51 @@ arrival_set_kind(struct arrival *a, enum arrivals kind, const struct ratefn *f,
 	else if (a->remaining > 1.0 / a->share)
 		a->remaining = 1.0 / a->share;
 	a->t_next = ratefn_solve(f, a->t_ref, a->remaining);
+}
+
+/*
+ * The lead.  A worker arms its timer this much before an arrival and
+ * polls the rest of the way (engine.c).  It follows the timer's own
+ * lateness: every LEAD_WAKES early wake-ups, the 99th percentile of how
+ * late they came plus 10 us, a loop iteration to see the instant in.
+ * It is capped at LEAD_MAX_NS and at the mean gap, so that polling costs
+ * at most about lead * rate of a core.
+ */
+void
+lead_init(struct lead *l)
+{
+	l->ns = LEAD_INIT_NS;
+	l->n = 0;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+void
+lead_learn(struct lead *l, int64_t late_ns)
+{
+	int64_t sorted[LEAD_WAKES];
+
+	l->late[l->n++] = late_ns > 0 ? late_ns : 0;
+	if (l->n < LEAD_WAKES)
+		return;
+	memcpy(sorted, l->late, sizeof sorted);
+	qsort(sorted, LEAD_WAKES, sizeof sorted[0], cmp_i64);
+	l->ns = sorted[LEAD_WAKES * 99 / 100] + 10 * NS_PER_US;
+	l->n = 0;
+}
+
+int64_t
+lead_get(const struct lead *l, double rate)
+{
+	int64_t ns = l->ns < LEAD_MAX_NS ? l->ns : LEAD_MAX_NS;
+
+	if (rate > 0 && ns > NS_PER_SEC / rate)
+		ns = (int64_t)(NS_PER_SEC / rate);
+	return ns;
 }

@@ -110,6 +110,20 @@ void arrival_retime(struct arrival *, const struct ratefn *old,
     const struct ratefn *new, double now);
 void arrival_set_kind(struct arrival *, enum arrivals, const struct ratefn *, double now);
 
+/* arrival.c: how early a worker wakes for an arrival, to poll the rest
+ * of the way: the p99 of its recent timer lateness, capped */
+#define LEAD_WAKES 128
+#define LEAD_MAX_NS (1000 * NS_PER_US)
+#define LEAD_INIT_NS (150 * NS_PER_US)
+struct lead {
+	int64_t ns;               /* learnt from the last LEAD_WAKES wake-ups */
+	int64_t late[LEAD_WAKES]; /* how late the wake-ups since then came */
+	int n;
+};
+void lead_init(struct lead *);
+void lead_learn(struct lead *, int64_t late_ns);
+int64_t lead_get(const struct lead *, double rate); /* rate: arrivals/s */
+
 /* hist.c: log-linear histogram of microseconds, 1 us .. 1 h, 3 digits */
 #define HIST_SUB_BITS 11
 #define HIST_SUB_COUNT (1 << HIST_SUB_BITS)    /* 2048 */

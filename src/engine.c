@@ -26,11 +26,9 @@
  * An arrival is not slept up to.  A sleeping thread wakes tens of
  * microseconds late on a virtual machine at the median and hundreds at
  * p99 (the vCPU halts and the host must run it again), and every such
- * delay is lag and a distorted gap.  The arrival timer is armed `lead`
- * early and the loop polls, still serving I/O, the rest of the way.  The
- * lead follows the timer's own lateness: the 99th percentile of the last
- * LEAD_WAKES early wake-ups, capped at LEAD_MAX_NS and at the worker's
- * mean gap, so polling costs at most about lead * rate of a core.
+ * delay is lag and a distorted gap.  The arrival timer is armed a lead
+ * early (struct lead, arrival.c: it follows the timer's own lateness)
+ * and the loop polls, still serving I/O, the rest of the way.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -107,10 +105,6 @@ struct request {
 	struct request *all;      /* every request of the worker */
 };
 
-#define LEAD_WAKES 128
-#define LEAD_MAX_NS (1000 * NS_PER_US)
-#define LEAD_INIT_NS (150 * NS_PER_US)
-
 struct worker {
 	int id;
 	uint64_t stream;          /* global index among workers * shards */
@@ -135,9 +129,7 @@ struct worker {
 	int64_t due;              /* the next arrival, or 0 */
 	int64_t poll_from;        /* the loop polls from here up to due */
 	int64_t armed;            /* an early wake-up was asked for then, or 0 */
-	int64_t lead;             /* how early; see the top of this file */
-	int64_t late[LEAD_WAKES]; /* how late early wake-ups came */
-	int nlate;
+	struct lead lead;         /* how early; see the top of this file */
 	uint64_t max_in_flight, backlog_cap;
 	int64_t *backlog;
 	size_t bl_head, bl_len;
@@ -569,35 +561,10 @@ users_resize(struct worker *w, uint64_t n, int64_t now)
 
 /* --- open model --- */
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* an early wake-up asked for `armed` came at `now` */
-static void
-lead_learn(struct worker *w, int64_t now)
-{
-	int64_t sorted[LEAD_WAKES];
-
-	w->late[w->nlate++] = now - w->armed;
-	w->armed = 0;
-	if (w->nlate < LEAD_WAKES)
-		return;
-	memcpy(sorted, w->late, sizeof sorted);
-	qsort(sorted, LEAD_WAKES, sizeof sorted[0], cmp_i64);
-	/* the 99th percentile, and a loop iteration to see the instant in */
-	w->lead = sorted[LEAD_WAKES * 99 / 100] + 10 * NS_PER_US;
-	w->nlate = 0;
-}
-
 static void
 arr_arm(struct worker *w)
 {
-	double t = arrival_peek(&w->arr), rate;
+	double t = arrival_peek(&w->arr);
 	int64_t now, lead, wait;
 	struct timeval tv;
 
@@ -608,10 +575,7 @@ arr_arm(struct worker *w)
 	}
 	now = clock_now();
 	w->due = nanos(t);
-	lead = w->lead < LEAD_MAX_NS ? w->lead : LEAD_MAX_NS;
-	rate = ratefn_eval(&w->rate, secs(now)) * w->share;
-	if (rate > 0 && lead > NS_PER_SEC / rate)
-		lead = (int64_t)(NS_PER_SEC / rate);
+	lead = lead_get(&w->lead, ratefn_eval(&w->rate, secs(now)) * w->share);
 	w->poll_from = w->due - lead;
 	wait = w->due - now;
 	if (wait > lead) {
@@ -654,8 +618,10 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 	double now_s = secs(now);
 	int n = 0;
 
-	if (w->armed != 0)
-		lead_learn(w, now);
+	if (w->armed != 0) {
+		lead_learn(&w->lead, now - w->armed);
+		w->armed = 0;
+	}
 	/* every due arrival goes out with its own intended time; a late
 	 * timer never lowers the rate.  Bounded per call to keep I/O going */
 	while (arrival_peek(&w->arr) <= now_s && n++ < 4096)
@@ -1250,7 +1216,7 @@ engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
 		w->http = http_new(w->base, on_done, w);
 		w->wake = event_new(w->base, -1, 0, on_wake, w);
 		w->arr_ev = evtimer_new(w->base, on_arrival, w);
-		w->lead = LEAD_INIT_NS;
+		lead_init(&w->lead);
 		w->users_ev = evtimer_new(w->base, on_users, w);
 		stats_init(&w->stats);
 		E.stats[i] = &w->stats;

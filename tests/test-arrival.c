@@ -410,6 +410,52 @@ test_hist_span(void)
 	    "a histogram minus itself is empty, in every slot");
 }
 
+/* the lead a worker wakes by before an arrival follows its timer's p99
+ * lateness, and is capped so that polling stays cheap */
+static void
+test_lead(void)
+{
+	struct lead l;
+	int i;
+
+	lead_init(&l);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: %lld ns before any wake-up is measured",
+	    (long long)lead_get(&l, 1000));
+	for (i = 0; i < LEAD_WAKES - 1; i++)
+		lead_learn(&l, (int64_t)i * NS_PER_US);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: unchanged until %d wake-ups are in", LEAD_WAKES);
+	lead_learn(&l, 127 * NS_PER_US);
+	/* lateness 0..127 us: the p99 of 128 is the 127th smallest */
+	ok(lead_get(&l, 1000) == 136 * NS_PER_US,
+	    "lead: p99 of 0..127 us late, plus 10 us, is 136 us (%lld ns)",
+	    (long long)lead_get(&l, 1000));
+	for (i = 0; i < LEAD_WAKES; i++)
+		lead_learn(&l, i == 17 ? 9 * NS_PER_SEC / 1000 : 40 * NS_PER_US);
+	ok(lead_get(&l, 1000) == 50 * NS_PER_US,
+	    "lead: one stall in %d wake-ups is not followed (%lld ns)",
+	    LEAD_WAKES, (long long)lead_get(&l, 1000));
+	for (i = 0; i < LEAD_WAKES; i++)
+		lead_learn(&l, 5 * NS_PER_SEC / 1000);
+	ok(lead_get(&l, 0) == LEAD_MAX_NS && lead_get(&l, 100) == LEAD_MAX_NS,
+	    "lead: a host that wakes 5 ms late gets at most %lld ns",
+	    (long long)LEAD_MAX_NS);
+	ok(lead_get(&l, 10000) == 100 * NS_PER_US,
+	    "lead: at 10,000/s at most the mean gap, 100 us (%lld ns)",
+	    (long long)lead_get(&l, 10000));
+	for (i = 0; i < LEAD_WAKES; i++)
+		lead_learn(&l, 20 * NS_PER_US);
+	ok(lead_get(&l, 1000) == 30 * NS_PER_US,
+	    "lead: follows the host back down (%lld ns)",
+	    (long long)lead_get(&l, 1000));
+	for (i = 0; i < LEAD_WAKES; i++)
+		lead_learn(&l, -3 * NS_PER_US);
+	ok(lead_get(&l, 1000) == 10 * NS_PER_US,
+	    "lead: a wake-up before its time counts as on time (%lld ns)",
+	    (long long)lead_get(&l, 1000));
+}
+
 int
 main(void)
 {
@@ -420,5 +466,6 @@ main(void)
 	test_changes();
 	test_hist();
 	test_hist_span();
+	test_lead();
 	return done_testing();
 }
