@@ -1112,7 +1112,6 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-
 	int flags;
 
 	/* the default 50 us of timer slack would be most of the lag */
