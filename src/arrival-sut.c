@@ -22,7 +22,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: arrival-sut -d D1,D2,... [-l ADDR:PORT] [-e exp|det] "
 	    "[-s SEED]\n"
-	    "                   [-L LOGFILE] [-x 5xx=P,reset=P,hang=P] [-p] "
+	    "                   [-L LOGFILE] [-x 5xx=P,reset=P,hang=P] "
 	    "[-h] [-V]\n"
 	    "  -d  mean service demand of each FCFS station, seconds "
 	    "(or ms, us suffix)\n"
@@ -33,10 +33,7 @@ usage(FILE *f)
 	    "  -s  random seed (default 0 = random)\n"
 	    "  -L  log \"arrival_ns departure_ns\" of every completed "
 	    "request\n"
-	    "  -x  inject faults with these probabilities\n"
-	    "  -p  poll: never sleep, so replies and reads are on time "
-	    "to microseconds;\n"
-	    "      costs a whole core\n");
+	    "  -x  inject faults with these probabilities\n");
 }
 
 static void ARRIVALD_PRINTF(1, 2) ARRIVALD_NORETURN
@@ -137,7 +134,7 @@ main(int argc, char **argv)
 	sigset_t set;
 
 	memset(&conf, 0, sizeof conf);
-	while ((ch = getopt(argc, argv, ":d:e:hl:L:ps:Vx:")) != -1) {
+	while ((ch = getopt(argc, argv, ":d:e:hl:L:s:Vx:")) != -1) {
 		switch (ch) {
 		case 'd':
 			if (sut_parse_demands(optarg, &conf, &err) == -1)
@@ -161,9 +158,6 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			conf.log_path = optarg;
-			break;
-		case 'p':
-			conf.poll = 1;
 			break;
 		case 's':
 			errno = 0;
@@ -207,11 +201,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_notice("arrival-sut %s listening on %s%s%s:%d, %d station%s, %s "
-	    "service%s", PACKAGE_VERSION, strchr(addr, ':') ? "[" : "", addr,
+	    "service", PACKAGE_VERSION, strchr(addr, ':') ? "[" : "", addr,
 	    strchr(addr, ':') ? "]" : "", sut_port(sut), conf.nstations,
 	    conf.nstations == 1 ? "" : "s",
-	    conf.deterministic ? "deterministic" : "exponential",
-	    conf.poll ? ", polling" : "");
+	    conf.deterministic ? "deterministic" : "exponential");
 	free(addr);
 
 	do {

@@ -383,7 +383,6 @@ struct sut_conf {
 	uint64_t seed;
 	const char *log_path;            /* per-request log, NULL = none */
 	double p_5xx, p_reset, p_hang;   /* injected faults, probabilities */
-	int poll;                        /* -p: never sleep, poll throughout */
 };
 struct sut_truth {
 	uint64_t arrivals, completions;

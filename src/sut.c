@@ -68,14 +68,6 @@ enum fault { FAULT_NONE, FAULT_5XX, FAULT_RESET, FAULT_HANG };
  * the host must run it again); a polling one sees the instant within a
  * loop iteration, and sees new requests as promptly.  The cost is CPU,
  * at most SPIN_NS per departure instant.
- *
- * That leaves the requests themselves: one that comes while the thread
- * sleeps is read when the vCPU runs again, 50-70 us after the kernel's
- * stamp at the median on a virtual machine, and a short service (two
- * 0.2 ms exponential stations give one in eleven under 100 us) has then
- * departed before it is read.  With -p (conf.poll) the loop never sleeps:
- * a request is read within about 10 us and no timer wake-up is waited
- * for, at the cost of a whole core however light the load.
  */
 #define SPIN_NS (150 * NS_PER_US)
 /* a receive stamp further back than this is a clock step, not a request */
@@ -489,7 +481,7 @@ stats_json(struct sut *s)
 	char *text;
 
 	sut_truth(s, &t);
-	o = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf so so so ss sI sb"
+	o = json_pack("{sI sI sI sI sI sI sI sI sf sf sf sf sf so so so ss sI"
 	    " s{sf sf sf} s{sf sf sf}}",
 	    "arrivals", (json_int_t)t.arrivals,
 	    "completions", (json_int_t)t.completions,
@@ -509,7 +501,6 @@ stats_json(struct sut *s)
 	    "demands", array_of(s->conf.demand, s->conf.nstations),
 	    "service", s->conf.deterministic ? "det" : "exp",
 	    "seed", (json_int_t)s->seed,
-	    "poll", s->conf.poll != 0,
 	    "timing_error",
 	    "p50", t.err[0], "p99", t.err[1], "max", t.err[2],
 	    "timing_error_written",
@@ -760,8 +751,7 @@ loop(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 	while (!s->quit) {
 		flags = EVLOOP_ONCE;
-		if (s->conf.poll ||
-		    (s->due != 0 && s->due - clock_now() <= SPIN_NS))
+		if (s->due != 0 && s->due - clock_now() <= SPIN_NS)
 			flags = EVLOOP_NONBLOCK;
 		if (event_base_loop(s->base, flags) != 0)
 			break;
