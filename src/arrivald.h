@@ -425,7 +425,7 @@ typedef void (*http_done_fn)(void *arg, void *easy, int result);
 struct http *http_new(struct event_base *, http_done_fn, void *arg);
 void http_free(struct http *);
 int http_add(struct http *, void *easy);   /* 0, or -1 (counted as failed) */
-void http_remove(struct http *, void *easy);
+void http_remove(struct http *, void *easy); /* at teardown only */
 void http_set_connections(struct http *, long max);
 void http_kick(struct http *);             /* let libcurl act on new handles now */
 int http_fail_reason(int curlcode, long oserrno);

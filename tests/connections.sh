@@ -99,6 +99,30 @@ check "the hanging host's requests fail as timeouts, the other's complete" \
 b = [x for x in j['timers'] if x['name'] == 'b'][0]
 sys.exit(not (b['completed'] > 0 and list(t['failures']) == ['timeout'] and t['failed'] >= 40))"
 
+# More transfers at once than one of a worker's libcurl multi handles
+# takes (32): a target that holds every request 30 s, 200 arrivals in
+# 1 s and a cap of 100 connections.  The first 100 reach the target, on
+# 100 connections spread over several multi handles; the other 100 wait
+# in arrivald, and all 200 are still outstanding when the run ends.
+port4=$(free_port)
+bg "$ARRIVAL_SUT" -l "127.0.0.1:$port4" -d 30 -e det -s 1
+wait_for 10 port_open "$port4" || { echo "Bail out! arrival-sut did not start"; exit 1; }
+cat >"$T/m.conf" <<CONF
+workload = { arrivals = "constant"; rate = 200.0; seed = 3; workers = 1;
+	connections = 100; timeout = 20.0; drain = 0.5; };
+targets = ( { name = "m"; url = "http://127.0.0.1:$port4/"; } );
+control = { socket = "$T/ctl4.sock"; };
+results = { dir = "$T/results4"; };
+CONF
+"$ARRIVALD" -c "$T/m.conf" -d 1 2>"$T/err4"
+ok $? "a run with 100 connections held by the target exits 0"
+S4=$T/results4/latest/summary.json
+seen=$(sut_stat "$port4" arrivals)
+check "the target saw exactly the cap, 100 requests at once: $seen" test "$seen" -eq 100
+check "arrivald sent 200, none completed or failed, all still outstanding" \
+	python3 -c "import json,sys; t = json.load(open('$S4'))['totals']
+sys.exit(not (t['sent'] == 200 and t['in_flight'] == 200 and t['completed'] == 0 and t['failed'] == 0 and t['dropped'] == 0))"
+
 run 0
 ok $? "a run with no cap exits 0"
 q=$(truth Q)
