@@ -424,7 +424,7 @@ struct http;
 typedef void (*http_done_fn)(void *arg, void *easy, int result);
 struct http *http_new(struct event_base *, http_done_fn, void *arg);
 void http_free(struct http *);
-int http_add(struct http *, void *easy);   /* 0, or -1 (counted as failed) */
+int http_add(struct http *, void *easy, int curl_caps); /* 0, or -1 (failed) */
 void http_remove(struct http *, void *easy); /* at teardown only */
 void http_set_connections(struct http *, long max);
 void http_kick(struct http *);             /* let libcurl act on new handles now */

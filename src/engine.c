@@ -859,7 +859,9 @@ hand_over(struct request *r, int64_t now)
 		stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
 	if (r->step == 0)
 		stats_lag(&w->stats, now - r->intended);
-	if (http_add(w->http, r->easy) != 0) {
+	/* a step the worker's queue does not cap is capped by libcurl */
+	if (http_add(w->http, r->easy,
+	    r->hq < 0 && w->plan->conf->connections > 0) != 0) {
 		if (r->hq >= 0) {
 			w->hq[r->hq].active--;
 			r->hq = -1;

@@ -217,14 +217,18 @@ http_free(struct http *h)
 	free(h);
 }
 
-/* the lowest lane with room, a new one when all are full */
+/* The lowest lane with room, a new one when all are full.  A transfer
+ * whose host the engine does not cap itself (`curl_caps`: a URL whose host
+ * comes from a variable) goes to the first lane, however full: there
+ * libcurl's per-host cap (http_set_connections) holds it, as one cap
+ * for the worker, which it would not be spread over lanes. */
 int
-http_add(struct http *h, void *easy)
+http_add(struct http *h, void *easy, int curl_caps)
 {
-	struct lane *l = NULL;
+	struct lane *l = curl_caps ? h->lanes[0] : NULL;
 	int i;
 
-	for (i = 0; i < (h->nlanes + 63) / 64; i++)
+	for (i = 0; l == NULL && i < (h->nlanes + 63) / 64; i++)
 		if (h->spare[i] != 0) {
 			l = h->lanes[i * 64 + __builtin_ctzll(h->spare[i])];
 			break;

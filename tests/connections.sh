@@ -123,6 +123,28 @@ check "arrivald sent 200, none completed or failed, all still outstanding" \
 	python3 -c "import json,sys; t = json.load(open('$S4'))['totals']
 sys.exit(not (t['sent'] == 200 and t['in_flight'] == 200 and t['completed'] == 0 and t['failed'] == 0 and t['dropped'] == 0))"
 
+# The same with the host taken from a variable: such a step is not in
+# the worker's queues, libcurl holds it to the cap instead, and the cap
+# is still one for the worker, not one per multi handle.  A cap of 10:
+# the target sees exactly 10 of the 200.
+printf 'hp\n127.0.0.1:%s\n' "$port4" >"$T/hosts.csv"
+sut_reset "$port4"
+cat >"$T/v.conf" <<CONF
+workload = { arrivals = "constant"; rate = 200.0; seed = 3; workers = 1;
+	connections = 10; timeout = 20.0; drain = 0.5; };
+transactions = ( { name = "v"; weight = 1.0; feed = { file = "$T/hosts.csv"; };
+	steps = ( { name = "get"; url = "http://\${hp}/"; } ); } );
+control = { socket = "$T/ctl5.sock"; };
+results = { dir = "$T/results5"; };
+CONF
+"$ARRIVALD" -c "$T/v.conf" -d 1 2>"$T/err5"
+ok $? "a run to a host named by a variable, held by the target, exits 0"
+seen=$(sut_stat "$port4" arrivals)
+check "the target saw exactly the cap, 10 requests at once: $seen" test "$seen" -eq 10
+check "arrivald sent 200, all still outstanding" \
+	python3 -c "import json,sys; t = json.load(open('$T/results5/latest/summary.json'))['totals']
+sys.exit(not (t['sent'] == 200 and t['in_flight'] == 200 and t['failed'] == 0))"
+
 run 0
 ok $? "a run with no cap exits 0"
 q=$(truth Q)
