@@ -14,9 +14,9 @@
  * connection (past every busy one) and, in curl_multi_remove_handle, to
  * find the one the transfer last used.  In one multi handle a request
  * therefore cost more the more were outstanding: at 10,000/s with 2,048
- * connections a stall of the target left thousands busy, each request
- * then cost more than its share of a second, and the worker never caught
- * up.  A lane bounds both walks.  A transfer goes to the lowest lane with
+ * connections a stall left thousands busy, each request then cost more
+ * than the 100 us between arrivals, and the worker never caught up.  A
+ * lane bounds both walks.  A transfer goes to the lowest lane with
  * room, so the connections stay in as few lanes as the load needs and
  * are reused as in one multi handle.
  */
