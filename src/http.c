@@ -219,9 +219,9 @@ http_free(struct http *h)
 
 /* The lowest lane with room, a new one when all are full.  A transfer
  * whose host the engine does not cap itself (`curl_caps`: a URL whose host
- * comes from a variable) goes to the first lane, however full: there
- * libcurl's per-host cap (http_set_connections) holds it, as one cap
- * for the worker, which it would not be spread over lanes. */
+ * comes from a variable) goes to the first lane, however full.  libcurl's
+ * per-host cap (http_set_connections) holds it there; that cap is per
+ * multi handle, so spread over lanes it would be one cap per lane. */
 int
 http_add(struct http *h, void *easy, int curl_caps)
 {
