@@ -36,15 +36,24 @@ PY
 for row in 1500:1 15000:10; do
 	n=${row%:*}
 	z=${row#*:}
+	sut_reset "$port"
 	run "$n" "$z" 8
 	ok $? "closed run N=$n Z=$z exits 0"
 	x=$(x_after 2)
-	mva=$(python3 "$top_srcdir/bench/mva.py" --demands 0.0005,0.0004,0.0003 --rows "$row" --json |
+	S=$T/results/latest/summary.json
+	# A user's cycle is its think time plus arrivald's R, which holds the
+	# stations' R (the target's own) and the time spent outside them:
+	# lag, libcurl, loopback.  That time is a delay station in series
+	# with the think time, so MVA is solved with Z + d.  It is a fraction
+	# of a millisecond in a plain build; under a sanitizer on a busy host
+	# it has reached 19 ms, which alone moves X by 2% at Z = 1 s.
+	d=$(python3 -c "print(max(0.0, $(json_get "$S" 'j["R"]') - $(sut_stat "$port" R)))")
+	diag "N=$n Z=$z: time outside the stations d = $d s"
+	mva=$(python3 "$top_srcdir/bench/mva.py" --demands 0.0005,0.0004,0.0003 --rows "$n:$(python3 -c "print($z + $d)")" --json |
 		python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["X"])')
 	# 6 s at 1500/s: 9000 completions, Poisson sd 1.1%; allow 4%
-	check "N=$n Z=$z: X $x within 4% of MVA's $mva" \
+	check "N=$n Z=$z: X $x within 4% of MVA's $mva (Z + d)" \
 		python3 -c "import sys; sys.exit(abs($x / $mva - 1) > 0.04)"
-	S=$T/results/latest/summary.json
 	check "N=$n Z=$z: summary has N and Z" \
 		python3 -c "import json,sys; c=json.load(open('$S'))['closed']; sys.exit(not (c['N'] == $n and abs(c['Z'] - $z) < 1e-9))"
 	q=$(json_get "$S" 'j["Q"]')
