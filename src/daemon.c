@@ -738,6 +738,7 @@ int
 daemon_main(const struct daemon_opts *o)
 {
 	struct timeval tv;
+	int64_t start, left;
 	struct results_meta meta;
 	char *errs = NULL;
 	struct tm tm;
@@ -845,7 +846,7 @@ daemon_main(const struct daemon_opts *o)
 	D.scaled_at = D.epoch;
 	if (D.sut != NULL)
 		sut_reset(D.sut); /* the target's truth covers the run, not our start-up */
-	engine_start();
+	start = engine_start(D.duration);
 
 	tv.tv_sec = 0;
 	tv.tv_usec = 0;
@@ -863,8 +864,13 @@ daemon_main(const struct daemon_opts *o)
 		event_add(D.progress_ev, &tv);
 	}
 	if (D.duration > 0) {
-		tv.tv_sec = (time_t)D.duration;
-		tv.tv_usec = (suseconds_t)((D.duration - (double)tv.tv_sec) * 1e6);
+		/* from the engine's start, where its arrivals end; the timer
+		 * only begins the stop, so being late costs no accuracy */
+		left = start + (int64_t)(D.duration * NS_PER_SEC) - clock_now();
+		if (left < 0)
+			left = 0;
+		tv.tv_sec = (time_t)(left / NS_PER_SEC);
+		tv.tv_usec = (suseconds_t)(left % NS_PER_SEC / 1000);
 		evtimer_add(D.stop_ev, &tv);
 	}
 	log_info("running: %s model, %s arrivals, rate %g/s, %d worker%s, shard %s, control %s%s%s",

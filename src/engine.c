@@ -154,6 +154,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct control ctl;
 	int64_t epoch;
+	int64_t start, end;       /* the run: arrivals intended in [start, end) */
 	double wall_sec, wall_frac; /* CLOCK_REALTIME at the epoch: whole seconds, the rest */
 	uint64_t seed;
 	int shard, shards;
@@ -495,7 +496,7 @@ users_arm(struct worker *w)
 	struct timeval tv;
 
 	if (w->model != MODEL_CLOSED || w->paused || w->stopping ||
-	    !users_peek(&w->users, &at) || at == INT64_MAX) {
+	    !users_peek(&w->users, &at) || at >= E.end) {
 		evtimer_del(w->users_ev);
 		return;
 	}
@@ -514,7 +515,7 @@ on_users(evutil_socket_t fd, short what, void *arg)
 	uint32_t u;
 	int n = 0;
 
-	while (users_peek(&w->users, &at) && at <= now && n++ < 10000) {
+	while (users_peek(&w->users, &at) && at <= now && at < E.end && n++ < 10000) {
 		u = users_pop(&w->users, &at);
 		if (u >= w->users.n) {
 			w->users.state[u] = USER_GONE;
@@ -561,10 +562,21 @@ users_resize(struct worker *w, uint64_t n, int64_t now)
 
 /* --- open model --- */
 
+/* the next arrival's intended time, or infinity if it falls at or past
+ * the run's end: the stop timer may fire late, and a late stop must not
+ * add an arrival the run did not plan */
+static double
+arr_next(struct worker *w)
+{
+	double t = arrival_peek(&w->arr);
+
+	return nanos(t) < E.end ? t : INFINITY;
+}
+
 static void
 arr_arm(struct worker *w)
 {
-	double t = arrival_peek(&w->arr);
+	double t = arr_next(w);
 	int64_t now, lead, wait;
 	struct timeval tv;
 
@@ -624,7 +636,7 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 	}
 	/* every due arrival goes out with its own intended time; a late
 	 * timer never lowers the rate.  Bounded per call to keep I/O going */
-	while (arrival_peek(&w->arr) <= now_s && n++ < 4096)
+	while (arr_next(w) <= now_s && n++ < 4096)
 		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
 	if (n > 0)
 		http_kick(w->http);
@@ -646,9 +658,9 @@ due_now(struct worker *w, int64_t now)
 	int n = 0;
 
 	if (w->model != MODEL_OPEN || w->stopping || w->paused ||
-	    arrival_peek(&w->arr) > now_s)
+	    arr_next(w) > now_s)
 		return;
-	while (arrival_peek(&w->arr) <= now_s && n++ < 64)
+	while (arr_next(w) <= now_s && n++ < 64)
 		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
 	arr_arm(w);
 }
@@ -1016,7 +1028,9 @@ static void
 worker_reconcile(struct worker *w)
 {
 	struct control *c = &E.ctl;
-	int64_t now = clock_now();
+	/* the schedule begins at the run's start, not when this thread first
+	 * ran: a slow thread start is lag, not a shorter run */
+	int64_t now = w->started ? clock_now() : E.start;
 	double now_s = secs(now), z_old, z_new;
 	struct ratefn zero, old;
 	uint64_t n_total, n_mine;
@@ -1236,14 +1250,18 @@ engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
 	return 0;
 }
 
-void
-engine_start(void)
+/* duration 0: until engine_stop */
+int64_t
+engine_start(double duration)
 {
 	int i;
 
+	E.start = clock_now();
+	E.end = duration > 0 ? E.start + (int64_t)(duration * NS_PER_SEC) : INT64_MAX;
 	for (i = 0; i < E.n; i++)
 		if (pthread_create(&E.w[i].thread, NULL, worker_main, &E.w[i]) != 0)
 			fatal("pthread_create: %s", strerror(errno));
+	return E.start;
 }
 
 void

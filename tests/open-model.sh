@@ -8,9 +8,14 @@
 . "$top_srcdir/tests/lib.sh"
 
 port=$(free_port)
-bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.0002 -e det -s 1 -L "$T/sut.log"
-sut=$!
-wait_for 10 port_open "$port" || { echo "Bail out! arrival-sut did not start"; exit 1; }
+# sut_up: a fresh arrival-sut with an empty per-request log, pid in $sut
+sut_up() {
+	rm -f "$T/sut.log"
+	bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.0002 -e det -s 1 -L "$T/sut.log"
+	sut=$!
+	wait_for 10 port_open "$port" || { echo "Bail out! arrival-sut did not start"; exit 1; }
+}
+sut_up
 
 conf() { # conf ARRIVALS RATE URL
 	cat >"$T/a.conf" <<CONF
@@ -65,10 +70,7 @@ rows=$(($(wc -l <"$T/results/latest/timeseries.csv") - 1))
 check "one row per interval ($rows rows for 6 s)" test "$rows" -ge 5 -a "$rows" -le 8
 
 # constant spacing at 200/s: gaps even at the target
-rm -f "$T/sut.log"
-bg "$ARRIVAL_SUT" -l "127.0.0.1:$port" -d 0.0002 -e det -s 1 -L "$T/sut.log"
-sut=$!
-wait_for 10 port_open "$port"
+sut_up
 conf constant 200 "http://127.0.0.1:$port/"
 "$ARRIVALD" -c "$T/a.conf" -d 4 2>"$T/err2"
 ok $? "a constant-rate run exits 0"
@@ -90,6 +92,22 @@ check "constant arrivals are evenly spaced: $grid of them on a 5 ms grid" \
 pgrid=$(json_get "$T/st1" 'j["grid"]')
 check "and the Poisson run above is not: $pgrid of it on its own grid" \
 	python3 -c "import sys; sys.exit(not $pgrid < 0.2)"
+
+# A constant-rate run makes exactly rate x duration arrivals: none at or
+# past the end, however late the stop timer fires.  At 2000/s (0.5 ms
+# apart) a stop 0.5 ms late was one more, so a bound on the end that
+# leaked would show here.
+sut_up
+conf constant 2000 "http://127.0.0.1:$port/"
+"$ARRIVALD" -c "$T/a.conf" -d 2 2>"$T/err4"
+ok $? "a 2 s constant run at 2000/s exits 0"
+kill -TERM "$sut"; wait "$sut" 2>/dev/null
+S=$T/results/latest/summary.json
+made=$(json_get "$S" 'j["totals"]["sent"] + j["totals"]["dropped"]')
+check "it made exactly 4000 arrivals ($made sent or dropped)" test "$made" -eq 4000
+lines=$(wc -l <"$T/sut.log")
+sent=$(json_get "$S" 'j["totals"]["sent"]')
+check "and the target saw every one sent ($lines of $sent)" test "$lines" -eq "$sent"
 
 # the target is down: every request fails as refused, the run ends cleanly
 dead=$(free_port)
