@@ -474,7 +474,7 @@ struct engine_settings {
 	int autoscale, autoscale_limited;
 };
 int engine_init(struct conf *, int64_t epoch, uint64_t seed, char **err); /* takes the conf */
-int64_t engine_start(double duration); /* arrivals end at start + duration */
+int64_t engine_start(double duration); /* returns when arrivals end */
 void engine_set_rate(double rate, double over);
 void engine_set_arrivals(enum arrivals);
 void engine_set_model(enum model);

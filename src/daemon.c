@@ -738,7 +738,7 @@ int
 daemon_main(const struct daemon_opts *o)
 {
 	struct timeval tv;
-	int64_t start, left;
+	int64_t end, left;
 	struct results_meta meta;
 	char *errs = NULL;
 	struct tm tm;
@@ -846,7 +846,7 @@ daemon_main(const struct daemon_opts *o)
 	D.scaled_at = D.epoch;
 	if (D.sut != NULL)
 		sut_reset(D.sut); /* the target's truth covers the run, not our start-up */
-	start = engine_start(D.duration);
+	end = engine_start(D.duration);
 
 	tv.tv_sec = 0;
 	tv.tv_usec = 0;
@@ -864,9 +864,9 @@ daemon_main(const struct daemon_opts *o)
 		event_add(D.progress_ev, &tv);
 	}
 	if (D.duration > 0) {
-		/* from the engine's start, where its arrivals end; the timer
-		 * only begins the stop, so being late costs no accuracy */
-		left = start + (int64_t)(D.duration * NS_PER_SEC) - clock_now();
+		/* where the engine's arrivals end; the timer only begins
+		 * the stop, so being late costs no accuracy */
+		left = end - clock_now();
 		if (left < 0)
 			left = 0;
 		tv.tv_sec = (time_t)(left / NS_PER_SEC);

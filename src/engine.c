@@ -1250,7 +1250,7 @@ engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
 	return 0;
 }
 
-/* duration 0: until engine_stop */
+/* the instant the run's arrivals end; duration 0: never (engine_stop) */
 int64_t
 engine_start(double duration)
 {
@@ -1261,7 +1261,7 @@ engine_start(double duration)
 	for (i = 0; i < E.n; i++)
 		if (pthread_create(&E.w[i].thread, NULL, worker_main, &E.w[i]) != 0)
 			fatal("pthread_create: %s", strerror(errno));
-	return E.start;
+	return E.end;
 }
 
 void
