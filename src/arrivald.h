@@ -15,6 +15,8 @@
 #include "config.h"
 #endif
 
+#include <sys/socket.h>
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,6 +96,7 @@ double ratefn_end_time(const struct ratefn *); /* INFINITY unless STOP */
 
 /* arrival.c: Poisson or constant arrivals on an absolute schedule */
 enum arrivals { ARRIVALS_POISSON, ARRIVALS_CONSTANT };
+enum http_client { CLIENT_AUTO, CLIENT_LIBCURL }; /* workload.client */
 struct arrival {
 	struct rng rng;
 	enum arrivals kind;
@@ -199,6 +202,7 @@ struct step {
 	double timeout;   /* seconds, whole transfer */
 	int timer;        /* stats timer id (stats_timer()), set by the engine */
 	int host;         /* connection queue id, set by the engine; -1 none */
+	struct h1_target *h1; /* set by the engine: h1.c can send it; owned */
 	int line;
 };
 
@@ -237,6 +241,7 @@ struct conf {
 	double drain;         /* seconds to wait for in-flight at stop */
 	uint64_t body_limit;  /* bytes of a response body kept for extract/expect */
 	uint64_t connections; /* per worker and host; 0 = no cap */
+	enum http_client client;   /* "auto": h1.c where a step allows it */
 
 	/* profile (optional) */
 	char *profile_file;   /* NULL = none */
@@ -429,6 +434,31 @@ void http_remove(struct http *, void *easy); /* at teardown only */
 void http_set_connections(struct http *, long max);
 void http_kick(struct http *);             /* let libcurl act on new handles now */
 int http_fail_reason(int curlcode, long oserrno);
+
+/*
+ * h1.c: HTTP/1.1 on plain sockets for the steps whose request is the same
+ * bytes every time (no session, variable, form or extract; http:// to an
+ * IP address): made once per plan, sent with one send() on a kept-alive
+ * connection.  done(arg, req, status, reason): reason -1 with the HTTP
+ * status, or a FAIL_* with status 0; always called from the event loop.
+ */
+struct h1_target {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int host;                 /* the engine's host id: the connection pool */
+	int head;                 /* HEAD: no body, whatever the headers say */
+	int keepalive;
+	double connect_timeout;
+	size_t len;
+	char bytes[];             /* the request as sent, NUL after */
+};
+struct h1;
+typedef void (*h1_done_fn)(void *arg, void *req, int status, int reason);
+typedef void (*h1_body_fn)(void *req, const char *data, size_t len);
+struct h1_target *h1_target_new(const struct step *, const struct conf *, int host);
+struct h1 *h1_new(struct event_base *, int fd_limit, h1_done_fn, h1_body_fn, void *arg);
+void h1_free(struct h1 *);
+void h1_send(struct h1 *, const struct h1_target *, void *req, double timeout);
 
 /*
  * users.c: closed-model users, kept compact: a user is one state byte

@@ -58,6 +58,7 @@ const char *const conf_keys[] = {
 	"workload.drain",
 	"workload.body_limit",
 	"workload.connections",
+	"workload.client",
 	"profile.file",
 	"profile.speed",
 	"profile.scale",
@@ -114,7 +115,7 @@ static const char *const workload_keys[] = {
 	"model", "arrivals", "rate", "users", "think", "autoscale", "tolerance",
 	"max_users", "max_in_flight", "backlog", "duration", "window", "seed",
 	"workers", "shard", "keepalive", "timeout", "connect_timeout", "drain",
-	"body_limit", "connections", NULL
+	"body_limit", "connections", "client", NULL
 };
 static const char *const profile_keys[] = {
 	"file", "speed", "scale", "loop", "end", NULL
@@ -656,6 +657,7 @@ step_free(struct step *st)
 	free(st->extract);
 	free(st->status);
 	free(st->expect_body);
+	free(st->h1);
 }
 
 /* Does re compile?  Its group count in *groups; else a message in *why. */
@@ -1136,6 +1138,15 @@ workload_parse(struct ld *ld, const config_setting_t *g, struct conf *cf)
 		else
 			err(ld, at(g, "arrivals"), "workload.arrivals: must be "
 			    "\"poisson\" or \"constant\", got \"%s\"", s);
+	}
+	if (get_str(ld, g, pfx, "client", &s) == 1) {
+		if (strcmp(s, "auto") == 0)
+			cf->client = CLIENT_AUTO;
+		else if (strcmp(s, "libcurl") == 0)
+			cf->client = CLIENT_LIBCURL;
+		else
+			err(ld, at(g, "client"), "workload.client: must be "
+			    "\"auto\" or \"libcurl\", got \"%s\"", s);
 	}
 	if ((have_rate = get_num(ld, g, pfx, "rate", &cf->rate)) == 1 &&
 	    cf->rate <= 0)

@@ -112,6 +112,7 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct http *http;
+	struct h1 *h1;
 	struct event *wake, *arr_ev, *users_ev;
 	struct stats stats;
 	struct rng rng;
@@ -255,8 +256,14 @@ plan_new(struct conf *cf)
 		p->sessions[i] = needs_session(t);
 		p->any_sessions |= p->sessions[i];
 		t->timer = stats_timer_id(t->name);
-		for (k = 0; k < t->nsteps; k++)
+		for (k = 0; k < t->nsteps; k++) {
 			t->steps[k].host = host_id(t->steps[k].url);
+			/* a step with no session may be h1.c's */
+			if (!p->sessions[i] && t->steps[k].h1 == NULL &&
+			    cf->client == CLIENT_AUTO)
+				t->steps[k].h1 = h1_target_new(&t->steps[k], cf,
+				    t->steps[k].host);
+		}
 		for (k = 0; k < t->nsteps; k++) {
 			if (t->nsteps == 1) {
 				t->steps[k].timer = -1;
@@ -786,6 +793,8 @@ start_step(struct request *r)
 	r->want_body = session_wants_body(st);
 	r->want_head = session_wants_headers(st);
 	r->limit = cf->body_limit;
+	if (st->h1 != NULL)
+		goto send;  /* h1.c's: the bytes are made */
 	/* A plain target (no session) on a handle that last ran the same step
 	 * of the same plan, and never had cookies on, is set up already:
 	 * libcurl keeps the options between transfers. */
@@ -852,25 +861,34 @@ step_timeout(const struct request *r)
 	return st->timeout > 0 ? st->timeout : r->plan->conf->timeout;
 }
 
-/* hand the step to libcurl: the moment it is sent, as far as we can see */
+/* hand the step to h1.c or libcurl: the moment it is sent, as far as we
+ * can see */
 static void
 hand_over(struct request *r, int64_t now)
 {
 	struct worker *w = r->w;
 	const struct step *st = &r->txn->steps[r->step];
-	double left;
+	double timeout = step_timeout(r);
 
 	if (r->queued_at != 0) {
-		left = step_timeout(r) - (double)(now - r->queued_at) / NS_PER_SEC;
-		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
-		    left > 0.001 ? (long)(left * 1000) : 1L);
-		r->ready = NULL; /* its timeout is no longer the step's */
+		timeout -= (double)(now - r->queued_at) / NS_PER_SEC;
+		if (timeout < 0.001)
+			timeout = 0.001;
+		if (st->h1 == NULL) {
+			curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
+			    (long)(timeout * 1000));
+			r->ready = NULL; /* its timeout is no longer the step's */
+		}
 		r->queued_at = 0;
 	}
 	if (st->timer >= 0)
 		stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
 	if (r->step == 0)
 		stats_lag(&w->stats, now - r->intended);
+	if (st->h1 != NULL) {
+		h1_send(w->h1, st->h1, r, timeout);
+		return;
+	}
 	/* a step the worker's queue does not cap is capped by libcurl */
 	if (http_add(w->http, r->easy,
 	    r->hq < 0 && w->plan->conf->connections > 0) != 0) {
@@ -957,20 +975,21 @@ conn_release(struct worker *w, int id, int64_t now)
 	}
 }
 
+/*
+ * A step has ended: reason -1 when a response came (its status is then
+ * checked against the step), else why the exchange failed.  easy is the
+ * libcurl handle it went on, NULL for h1.c's.
+ */
 static void
-on_done(void *arg, void *easy, int result)
+step_done(struct worker *w, struct request *r, void *easy, long status,
+    int reason)
 {
-	struct worker *w = arg;
-	struct request *r = NULL;
 	const struct step *st;
 	int64_t now = clock_now(), delay;
-	long status = 0, oserr = 0;
 	char *why = NULL;
-	int reason;
 	struct timeval tv;
 
 	due_now(w, now);
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
 	if (r->hq >= 0) {
 		int id = r->hq;
 
@@ -978,20 +997,13 @@ on_done(void *arg, void *easy, int result)
 		conn_release(w, id, now);
 	}
 	st = &r->txn->steps[r->step];
-	if (result == CURLE_OK) {
-		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	if (reason < 0) {
 		reason = session_check(r->session, st, easy, status,
 		    r->body ? r->body : "", r->blen, r->head ? r->head : "",
 		    r->hlen, &why);
 		if (reason >= 0 && why != NULL)
 			log_debug("%s: %s", st->name, why);
 		free(why);
-	} else {
-		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
-		reason = result == CURLE_ABORTED_BY_CALLBACK && r->sends > 1 ?
-		    FAIL_RESET : http_fail_reason(result, oserr);
-		if (r->fd_short)
-			reason = FAIL_FD;
 	}
 	if (st->timer >= 0)
 		stats_timer(&w->stats, st->timer, now, r->intended, reason, 0);
@@ -1014,6 +1026,38 @@ on_done(void *arg, void *easy, int result)
 		return;
 	}
 	start_step(r);
+}
+
+static void
+on_done(void *arg, void *easy, int result)
+{
+	struct request *r = NULL;
+	long status = 0, oserr = 0;
+	int reason = -1;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+	if (result == CURLE_OK)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	else {
+		curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &oserr);
+		reason = result == CURLE_ABORTED_BY_CALLBACK && r->sends > 1 ?
+		    FAIL_RESET : http_fail_reason(result, oserr);
+		if (r->fd_short)
+			reason = FAIL_FD;
+	}
+	step_done(arg, r, easy, status, reason);
+}
+
+static void
+on_h1_done(void *arg, void *req, int status, int reason)
+{
+	step_done(arg, req, NULL, status, reason);
+}
+
+static void
+on_h1_body(void *req, const char *data, size_t len)
+{
+	on_body((char *)data, 1, len, req);
 }
 
 /* --- workers follow the control state --- */
@@ -1229,6 +1273,7 @@ engine_init(struct conf *cf, int64_t epoch, uint64_t seed, char **err)
 			return -1;
 		}
 		w->http = http_new(w->base, on_done, w);
+		w->h1 = h1_new(w->base, E.fd_limit, on_h1_done, on_h1_body, w);
 		w->wake = event_new(w->base, -1, 0, on_wake, w);
 		w->arr_ev = evtimer_new(w->base, on_arrival, w);
 		lead_init(&w->lead);
@@ -1510,6 +1555,7 @@ engine_fini(void)
 				request_put(w, r);
 			}
 		http_free(w->http);
+		h1_free(w->h1);
 		while ((r = w->all_reqs) != NULL) {
 			w->all_reqs = r->all;
 			request_destroy(r);

@@ -396,7 +396,7 @@ results_config_json(const struct conf *cf)
 		    "feed", t->feed ? json_string(t->feed->file) : json_null(),
 		    "steps", steps));
 	}
-	j = json_pack("{s:{s:s,s:s,s:f,s:I,s:f,s:b,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:i,s:s,s:b,s:f,s:f},"
+	j = json_pack("{s:{s:s,s:s,s:f,s:I,s:f,s:b,s:f,s:I,s:I,s:I,s:f,s:f,s:I,s:i,s:s,s:b,s:f,s:f,s:s},"
 	    "s:o,s:o,s:{s:s,s:s},s:{s:s,s:f},s:o}",
 	    "workload",
 	    "model", cf->model == MODEL_OPEN ? "open" : "closed",
@@ -409,6 +409,7 @@ results_config_json(const struct conf *cf)
 	    "window", cf->window, "seed", (json_int_t)cf->seed,
 	    "workers", cf->workers, "shard", shard, "keepalive", cf->keepalive,
 	    "timeout", cf->timeout, "connect_timeout", cf->connect_timeout,
+	    "client", cf->client == CLIENT_AUTO ? "auto" : "libcurl",
 	    "profile", cf->profile_file ? json_pack("{s:s,s:f,s:f}", "file",
 		cf->profile_file, "speed", cf->profile_speed, "scale",
 		cf->profile_scale) : json_null(),

@@ -138,8 +138,9 @@ test_full(void)
 	    "workers, shard");
 	ok(cf->keepalive == 0 && feq(cf->timeout, 7.5) &&
 	    feq(cf->connect_timeout, 1.5) && feq(cf->drain, 2) &&
-	    cf->body_limit == 4096 && cf->connections == 64,
-	    "keepalive, timeouts, drain, body_limit, connections");
+	    cf->body_limit == 4096 && cf->connections == 64 &&
+	    cf->client == CLIENT_LIBCURL,
+	    "keepalive, timeouts, drain, body_limit, connections, client");
 
 	snprintf(p, sizeof p, "%s/tests/conf/peak.csv", srcdir);
 	ok(cf->profile_file != NULL && strcmp(cf->profile_file, p) == 0,
@@ -294,6 +295,7 @@ test_defaults(void)
 	ok(cf->keepalive == 1 && feq(cf->timeout, 30) &&
 	    feq(cf->connect_timeout, 5) && feq(cf->drain, 5) &&
 	    cf->body_limit == 1048576, "keepalive, timeouts, drain, body_limit");
+	ok(cf->client == CLIENT_AUTO, "client auto");
 	ok(cf->profile_file == NULL && cf->profile.n == 0, "no profile");
 	ok(strcmp(cf->control_socket, DEFAULT_SOCKET) == 0 &&
 	    cf->control_mode == 0660, "control defaults");
@@ -342,6 +344,9 @@ test_closed(void)
 	    "  max_users = 4; };\n" TARGET, 2, "workload.max_users: must be >=");
 	bad("open without rate", "workload = { model = \"open\"; };\n" TARGET, 1,
 	    "workload.rate: required");
+	bad("client not one of its two", "workload = { rate = 1.0;\n"
+	    "  client = \"curl\"; };\n" TARGET, 2,
+	    "workload.client: must be \"auto\" or \"libcurl\", got \"curl\"");
 }
 
 static void
