@@ -1,9 +1,10 @@
 /*
  * engine.c: when a request starts, and what happens when it ends.
  *
- * There are `workers` threads; each owns an event base, a libcurl multi
- * handle, a pool of requests (each with its easy handle) and a random
- * stream, and generates its share 1 / (workers * shards) of the fleet
+ * There are `workers` threads; each owns an event base, its HTTP clients
+ * (h1.c for steps whose request is fixed bytes, libcurl's multi handles
+ * for the rest), a pool of requests (each with its easy handle) and a
+ * random stream, and generates its share 1 / (workers * shards) of the fleet
  * rate.  The superposition of independent Poisson streams is Poisson at
  * the summed rate; constant streams are phase-offset so that their union
  * is evenly spaced.
