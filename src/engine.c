@@ -397,18 +397,16 @@ on_opensocket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return fd;
 }
 
-static struct request *
-request_get(struct worker *w)
+/*
+ * A request's easy handle is made when it first carries a step of
+ * libcurl's.  Requests that only ever carry h1.c's steps have none: a
+ * worker that falls behind grows its pool by thousands of requests at
+ * once, just when it must catch up, and an easy handle is kilobytes to
+ * allocate, touch and set up.
+ */
+static void
+request_easy(struct request *r)
 {
-	struct request *r = w->free_reqs;
-
-	if (r != NULL) {
-		w->free_reqs = r->next;
-		return r;
-	}
-	r = xcalloc(1, sizeof *r);
-	r->w = w;
-	r->hq = -1;
 	if ((r->easy = curl_easy_init()) == NULL)
 		fatal("curl_easy_init failed");
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
@@ -426,6 +424,20 @@ request_get(struct worker *w)
 	/* the targets are named in the config: no proxy from the environment
 	 * (which also spares libcurl a getenv() per transfer) */
 	curl_easy_setopt(r->easy, CURLOPT_PROXY, "");
+}
+
+static struct request *
+request_get(struct worker *w)
+{
+	struct request *r = w->free_reqs;
+
+	if (r != NULL) {
+		w->free_reqs = r->next;
+		return r;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->w = w;
+	r->hq = -1;
 	r->all = w->all_reqs;
 	w->all_reqs = r;
 	w->nreqs++;
@@ -796,6 +808,8 @@ start_step(struct request *r)
 	r->limit = cf->body_limit;
 	if (st->h1 != NULL)
 		goto send;  /* h1.c's: the bytes are made */
+	if (r->easy == NULL)
+		request_easy(r);
 	/* A plain target (no session) on a handle that last ran the same step
 	 * of the same plan, and never had cookies on, is set up already:
 	 * libcurl keeps the options between transfers. */
@@ -1552,7 +1566,8 @@ engine_fini(void)
 		 * off the multi handle first, then everything is freed */
 		for (r = w->all_reqs; r != NULL; r = r->all)
 			if (r->txn != NULL) {
-				http_remove(w->http, r->easy);
+				if (r->easy != NULL)
+					http_remove(w->http, r->easy);
 				request_put(w, r);
 			}
 		http_free(w->http);
