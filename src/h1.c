@@ -382,7 +382,7 @@ finish(struct conn *c)
 	else {
 		event_del(&c->timer);
 		c->phase = P_IDLE;
-			c->t = NULL;
+		c->t = NULL;
 		p = pool(h, c->host);
 		c->next = p->idle;
 		p->idle = c;
