@@ -869,6 +869,9 @@ daemon_main(const struct daemon_opts *o)
 		left = end - clock_now();
 		if (left < 0)
 			left = 0;
+		/* rounded up: a stop a microsecond early would miss an
+		 * arrival due in it */
+		left = (left + 999) / 1000 * 1000;
 		tv.tv_sec = (time_t)(left / NS_PER_SEC);
 		tv.tv_usec = (suseconds_t)(left % NS_PER_SEC / 1000);
 		evtimer_add(D.stop_ev, &tv);

@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -672,7 +673,7 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
  * transfers on the next turn of the event loop.)
  */
 static void
-due_now(struct worker *w, int64_t now)
+due_now(struct worker *w, int64_t now, int max)
 {
 	double now_s = secs(now);
 	int n = 0;
@@ -680,7 +681,7 @@ due_now(struct worker *w, int64_t now)
 	if (w->model != MODEL_OPEN || w->stopping || w->paused ||
 	    arr_next(w) > now_s)
 		return;
-	while (arr_next(w) <= now_s && n++ < 64)
+	while (arr_next(w) <= now_s && n++ < max)
 		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
 	arr_arm(w);
 }
@@ -1004,7 +1005,7 @@ step_done(struct worker *w, struct request *r, void *easy, long status,
 	char *why = NULL;
 	struct timeval tv;
 
-	due_now(w, now);
+	due_now(w, now, 64);
 	if (r->hq >= 0) {
 		int id = r->hq;
 
@@ -1095,6 +1096,12 @@ worker_reconcile(struct worker *w)
 	uint64_t n_total, n_mine;
 	int fresh;
 
+	/* a change takes effect from now: what the settings in force made
+	 * until now goes out first, however late this thread runs.  Above
+	 * all a stop, which would otherwise lose the arrivals still due
+	 * before it, not sent and not dropped */
+	if (w->started)
+		due_now(w, clock_now(), INT_MAX);
 	pthread_mutex_lock(&E.lock);
 	if (c->gen == w->gen) {
 		pthread_mutex_unlock(&E.lock);
