@@ -452,11 +452,8 @@ for x in th:
 for x in th:
     x.join()
 h1 = now()
-# every client is served, none starved; how many replies fit in HOLD
-# depends mostly on this one Python process (its GIL) and the machine
-check(not bad and min(good) >= 2,
-      "200 clients: %d stats replies in %.2f s, each client at least %d, %d errors"
-      % (sum(good), h1 - h0, min(good), len(bad)),
+check(not bad and sum(good) >= NCLIENTS * 5,
+      "200 clients: %d stats replies in %.2f s, %d errors" % (sum(good), h1 - h0, len(bad)),
       "; ".join(bad[:3]))
 if h1 - h0 > 0.5:
     later_count(h0 + 0.2, h1, rate * (h1 - h0 - 0.2), "while 200 clients hammer stats (%.1f s)" % (h1 - h0))
