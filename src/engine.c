@@ -528,15 +528,17 @@ users_arm(struct worker *w)
 	evtimer_add(w->users_ev, &tv);
 }
 
+/* the users whose think ended by now send, at most max of them */
 static void
-on_users(evutil_socket_t fd, short what, void *arg)
+users_due(struct worker *w, int64_t now, int max)
 {
-	struct worker *w = arg;
-	int64_t now = clock_now(), at;
+	int64_t at;
 	uint32_t u;
 	int n = 0;
 
-	while (users_peek(&w->users, &at) && at <= now && at < E.end && n++ < 10000) {
+	if (w->model != MODEL_CLOSED || w->paused || w->stopping)
+		return;
+	while (users_peek(&w->users, &at) && at <= now && at < E.end && n++ < max) {
 		u = users_pop(&w->users, &at);
 		if (u >= w->users.n) {
 			w->users.state[u] = USER_GONE;
@@ -545,6 +547,14 @@ on_users(evutil_socket_t fd, short what, void *arg)
 		w->users.state[u] = USER_BUSY;
 		start_txn(w, at, u);
 	}
+}
+
+static void
+on_users(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	users_due(w, clock_now(), 10000);
 	http_kick(w->http);
 	users_arm(w);
 }
@@ -1099,9 +1109,13 @@ worker_reconcile(struct worker *w)
 	/* a change takes effect from now: what the settings in force made
 	 * until now goes out first, however late this thread runs.  Above
 	 * all a stop, which would otherwise lose the arrivals still due
-	 * before it, not sent and not dropped */
-	if (w->started)
-		due_now(w, clock_now(), INT_MAX);
+	 * before it, not sent and not dropped, and the closed users whose
+	 * think ended before it */
+	if (w->started) {
+		due_now(w, now, INT_MAX);
+		users_due(w, now, INT_MAX);
+		http_kick(w->http);
+	}
 	pthread_mutex_lock(&E.lock);
 	if (c->gen == w->gen) {
 		pthread_mutex_unlock(&E.lock);
