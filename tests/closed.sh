@@ -3,7 +3,8 @@
 # network time-scaled by 10 (0.5/0.4/0.3 ms).  Throughput matches MVA for
 # two rows of the seed's Table 2; Little's law holds between arrivald's
 # own estimates; autoscaling near saturation raises N and Z together
-# until lambda_N is within tolerance of N/Z.
+# until lambda_N is within tolerance of N/Z.  Against a target of its
+# own: a user due when a stop reaches a late worker still sends.
 . "$top_srcdir/tests/lib.sh"
 
 port=$(free_port)
@@ -81,4 +82,61 @@ S=$T/results/latest/summary.json
 check "a ceiling reached is reported in the summary" \
 	python3 -c "import json,sys; sys.exit(not json.load(open('$S'))['closed']['autoscale_limited'])"
 check "and in the log" grep -q 'max_users (60) reached' "$T/err"
+
+# A stop takes effect when the worker handles it: a user whose think ended
+# before then sends first, however late the worker.  One user thinks 20 ms;
+# the target answers its first request with 80 a's, on which the check
+# backtracks for about a second (glibc, a back-reference in an ERE), and
+# the stop comes during the check.  The user falls due in it, so the run
+# sends 2 requests; an engine that deleted the users' timer at the stop
+# sent 1.
+cat >"$T/slow.py" <<'PY'
+import http.server, sys
+log = open(sys.argv[2], "a", buffering=1)
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    n = 0
+    def do_GET(self):
+        H.n += 1
+        body = b"a" * 80 if H.n == 1 else b"ok"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+        log.write("%d\n" % H.n)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+sport=$(free_port)
+bg python3 "$T/slow.py" "$sport" "$T/slow.log"
+wait_for 10 port_open "$sport" || { echo "Bail out! the slow target did not start"; exit 1; }
+cat >"$T/s.conf" <<CONF
+workload = { model = "closed"; arrivals = "constant"; users = 1; think = 0.02; seed = 11; workers = 1; };
+targets = ( { name = "slow"; url = "http://127.0.0.1:$sport/";
+  expect = { body = "^(a*)*\\\\1\\\\1\\\\1b"; }; } );
+control = { socket = "$T/s.sock"; };
+results = { dir = "$T/s-results"; };
+CONF
+bg "$ARRIVALD" -c "$T/s.conf" -d 30 2>"$T/s.err"
+daemon=$!
+check "the target answered the first request with the slow body" wait_for 10 grep -qx 1 "$T/slow.log"
+# the worker is in the check once a thread but main has run 0.1 s
+worker_busy() {
+	for f in /proc/"$daemon"/task/*/stat; do
+		[ "$f" = "/proc/$daemon/task/$daemon/stat" ] || sed 's/.*) //' "$f"
+	done 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '$12 + $13 >= hz / 10 { f = 1 } END { exit !f }'
+}
+check "the worker has run the check for 0.1 s" wait_for 10 worker_busy
+out=$("$ARRIVALCTL" -s "$T/s.sock" stop)
+seen=$(wc -l <"$T/slow.log")
+check "stop replies ($out) while the check runs: $seen request at the target" \
+	test "$out" = stopping -a "$seen" -eq 1
+wait "$daemon"
+ok $? "the stopped run exits 0"
+sent=$(json_get "$T/s-results/latest/summary.json" 'j["totals"]["sent"]')
+seen=$(wc -l <"$T/slow.log")
+check "the user due at the stop sent: $sent sent, $seen at the target, of 2" \
+	test "$sent" -eq 2 -a "$seen" -eq 2
 done_testing
