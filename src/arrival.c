@@ -98,12 +98,22 @@ arrival_set_kind(struct arrival *a, enum arrivals kind, const struct ratefn *f,
  * late they came plus 10 us, a loop iteration to see the instant in.
  * It is capped at LEAD_MAX_NS and at the mean gap, so that polling costs
  * at most about lead * rate of a core.
+ *
+ * The timer's lateness is not the whole story: on a busy host a halted
+ * vCPU is run again late, now and then by milliseconds, and a worker
+ * that sleeps at all between arrivals pays that in lag.  So the lead
+ * also watches what it is for.  Of every LEAD_SEEN arrivals, if more than
+ * 1% were seen over LEAD_LATE_NS after their instant, the lead is its
+ * most for the next LEAD_POLL arrivals, LEAD_MAX_NS, and where that
+ * reaches the mean gap the worker polls throughout (one core, the most
+ * the caps let polling cost); then it goes back to look once more.
  */
 void
 lead_init(struct lead *l)
 {
 	l->ns = LEAD_INIT_NS;
 	l->n = 0;
+	l->seen = l->tardy = l->polling = 0;
 }
 
 static int
@@ -128,10 +138,37 @@ lead_learn(struct lead *l, int64_t late_ns)
 	l->n = 0;
 }
 
+void
+lead_seen(struct lead *l, int64_t late_ns)
+{
+	if (l->polling > 0) {
+		l->polling--;
+		return;
+	}
+	l->tardy += late_ns > LEAD_LATE_NS;
+	if (++l->seen < LEAD_SEEN)
+		return;
+	if (l->tardy * 100 > LEAD_SEEN)
+		l->polling = LEAD_POLL;
+	l->seen = l->tardy = 0;
+}
+
+int
+lead_polling(const struct lead *l)
+{
+	return l->polling > 0;
+}
+
 int64_t
 lead_get(const struct lead *l, double rate)
 {
 	int64_t ns = l->ns < LEAD_MAX_NS ? l->ns : LEAD_MAX_NS;
+
+	if (l->polling > 0) {
+		if (rate > 0 && LEAD_MAX_NS >= NS_PER_SEC / rate)
+			return INT64_MAX;
+		ns = LEAD_MAX_NS;
+	}
 
 	if (rate > 0 && ns > NS_PER_SEC / rate)
 		ns = (int64_t)(NS_PER_SEC / rate);

@@ -29,7 +29,8 @@
  * p99 (the vCPU halts and the host must run it again), and every such
  * delay is lag and a distorted gap.  The arrival timer is armed a lead
  * early (struct lead, arrival.c: it follows the timer's own lateness)
- * and the loop polls, still serving I/O, the rest of the way.
+ * and the loop polls, still serving I/O, the rest of the way; while its
+ * arrivals are seen late all the same (a busy host), it polls throughout.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -653,6 +654,16 @@ arrive(struct worker *w, int64_t intended)
 	stats_dropped(&w->stats);
 }
 
+/* the next arrival, seen at NOW: the lead learns how late that is */
+static void
+arrive_seen(struct worker *w, int64_t now)
+{
+	int64_t t = nanos(arrival_take(&w->arr, &w->rate));
+
+	lead_seen(&w->lead, now - t);
+	arrive(w, t);
+}
+
 static void
 on_arrival(evutil_socket_t fd, short what, void *arg)
 {
@@ -668,7 +679,7 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 	/* every due arrival goes out with its own intended time; a late
 	 * timer never lowers the rate.  Bounded per call to keep I/O going */
 	while (arr_next(w) <= now_s && n++ < 4096)
-		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
+		arrive_seen(w, now);
 	if (n > 0)
 		http_kick(w->http);
 	arr_arm(w);
@@ -692,7 +703,7 @@ due_now(struct worker *w, int64_t now, int max)
 	    arr_next(w) > now_s)
 		return;
 	while (arr_next(w) <= now_s && n++ < max)
-		arrive(w, nanos(arrival_take(&w->arr, &w->rate)));
+		arrive_seen(w, now);
 	arr_arm(w);
 }
 

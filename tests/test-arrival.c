@@ -456,6 +456,51 @@ test_lead(void)
 	    (long long)lead_get(&l, 1000));
 }
 
+static void
+seen(struct lead *l, int n, int late, int64_t late_ns)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		lead_seen(l, i < late ? late_ns : 2 * NS_PER_US);
+}
+
+/* a worker whose arrivals are seen late all the same polls throughout
+ * for a while, then sleeps again to look once more */
+static void
+test_lead_seen(void)
+{
+	struct lead l;
+
+	lead_init(&l);
+	seen(&l, LEAD_SEEN, LEAD_SEEN / 100, LEAD_LATE_NS + 1);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: 1%% of %d arrivals seen late keeps the lead", LEAD_SEEN);
+	seen(&l, LEAD_SEEN, LEAD_SEEN / 100 + 1, LEAD_LATE_NS);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: seen exactly %lld ns late is not late",
+	    (long long)LEAD_LATE_NS);
+	seen(&l, LEAD_SEEN - 1, LEAD_SEEN / 100 + 1, LEAD_LATE_NS + 1);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: judged only once %d arrivals are in", LEAD_SEEN);
+	seen(&l, 1, 0, 0);
+	ok(lead_get(&l, 1000) == INT64_MAX && lead_get(&l, 10000) == INT64_MAX,
+	    "lead: over 1%% seen late: poll throughout at 1,000/s and more");
+	ok(lead_get(&l, 10) == LEAD_MAX_NS && lead_get(&l, 0) == LEAD_MAX_NS,
+	    "lead: ... and below, the most lead, %lld ns",
+	    (long long)LEAD_MAX_NS);
+	seen(&l, LEAD_POLL - 1, LEAD_POLL - 1, 5 * NS_PER_SEC / 1000);
+	ok(lead_get(&l, 1000) == INT64_MAX,
+	    "lead: still polling after %d arrivals", LEAD_POLL - 1);
+	seen(&l, 1, 0, 0);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: sleeps again after %d; late ones while polling not counted",
+	    LEAD_POLL);
+	seen(&l, LEAD_SEEN, 0, 0);
+	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
+	    "lead: a window seen on time keeps it sleeping");
+}
+
 int
 main(void)
 {
@@ -467,5 +512,6 @@ main(void)
 	test_hist();
 	test_hist_span();
 	test_lead();
+	test_lead_seen();
 	return done_testing();
 }
