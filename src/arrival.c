@@ -153,12 +153,6 @@ lead_seen(struct lead *l, int64_t late_ns)
 	l->seen = l->tardy = 0;
 }
 
-int
-lead_polling(const struct lead *l)
-{
-	return l->polling > 0;
-}
-
 int64_t
 lead_get(const struct lead *l, double rate)
 {

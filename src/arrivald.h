@@ -116,7 +116,7 @@ void arrival_set_kind(struct arrival *, enum arrivals, const struct ratefn *, do
 /* arrival.c: how early a worker wakes for an arrival, to poll the rest
  * of the way: the p99 of its recent timer lateness, capped; the cap
  * while its arrivals are seen late, INT64_MAX (poll throughout) where
- * that reaches the mean gap.  sut.c uses the seen-late part alone */
+ * that reaches the mean gap */
 #define LEAD_WAKES 128
 #define LEAD_MAX_NS (1000 * NS_PER_US)
 #define LEAD_INIT_NS (150 * NS_PER_US)
@@ -133,7 +133,6 @@ struct lead {
 void lead_init(struct lead *);
 void lead_learn(struct lead *, int64_t late_ns);
 void lead_seen(struct lead *, int64_t late_ns); /* an arrival seen this late */
-int lead_polling(const struct lead *); /* seen late: poll throughout */
 int64_t lead_get(const struct lead *, double rate); /* rate: arrivals/s */
 
 /* hist.c: log-linear histogram of microseconds, 1 us .. 1 h, 3 digits */
