@@ -18,8 +18,8 @@
  *   - every step has a method, an http(s) url and a timeout > 0, and every
  *     ${var} it uses is a column of its transaction's feed or the var of an
  *     extract rule of an earlier step;
- *   - extract and expect regexes compile with REG_EXTENDED, an extract
- *     regex has exactly one group.
+ *   - extract and expect regexes compile with REG_EXTENDED to at most
+ *     RX_SIZE_MAX nodes, an extract regex has exactly one group.
  */
 #include <sys/stat.h>
 
@@ -660,6 +660,189 @@ step_free(struct step *st)
 	free(st->h1);
 }
 
+/*
+ * glibc's regcomp() copies a repeated expression once per count, and
+ * again for each repetition stacked on it: "a++++" is 2^4 copies, and
+ * "(a?){5000}" already takes 2 GB.  Before regcomp() sees a pattern,
+ * rx_size() adds up roughly how many nodes it compiles to: one per atom,
+ * group and alternative, a repetition multiplying its operand by its
+ * largest count (or smallest plus one, when unbounded).  Memory grows
+ * with the square of this at worst; RX_SIZE_MAX keeps that under about
+ * 50 MB and 0.2 s ("(()?){511}"), while ".{0,1000}" still fits.  A repetition applied
+ * straight to another ("a+*", "x{2}?") is refused outright: POSIX leaves
+ * it undefined.  Anything else malformed is left for regcomp() to name.
+ */
+#define RX_SIZE_MAX	2048
+#define RX_DEPTH_MAX	64
+
+static size_t
+rx_add(size_t a, size_t b)
+{
+	return a + b > RX_SIZE_MAX ? RX_SIZE_MAX + 1 : a + b;
+}
+
+static size_t
+rx_mul(size_t a, size_t b)
+{
+	return b != 0 && a > (RX_SIZE_MAX + 1) / b ? RX_SIZE_MAX + 1 : a * b;
+}
+
+/* Parses "{m}", "{m,}" or "{m,n}" at *p; the end of it, or NULL. */
+static const char *
+rx_interval(const char *p, size_t *lo, size_t *hi)
+{
+	size_t *n = lo;
+
+	if (*p++ != '{' || !isdigit((unsigned char)*p))
+		return NULL;
+	*lo = *hi = 0;
+	for (;; p++) {
+		if (isdigit((unsigned char)*p))
+			*n = rx_add(rx_mul(*n, 10), *p - '0');
+		else if (*p == ',' && n == lo) {
+			n = hi;
+			if (p[1] == '}') {
+				*hi = 0; /* unbounded: lo + 1 copies */
+				return p + 2;
+			}
+			if (!isdigit((unsigned char)p[1]))
+				return NULL;
+		} else if (*p == '}') {
+			if (n == lo)
+				*hi = *lo;
+			return p + 1;
+		} else
+			return NULL;
+	}
+}
+
+/* Is re small enough for regcomp()?  If not, a message in *why. */
+static int
+rx_size(const char *re, char *why, size_t whylen)
+{
+	struct {
+		size_t	sum;	/* finished alternatives and this branch */
+		size_t	last;	/* the last atom of this branch, 0 if none */
+		int	repeated; /* the last atom carries a repetition */
+	} f[RX_DEPTH_MAX + 1];
+	const char *p = re, *q;
+	size_t lo, hi, size;
+	int d = 0;
+
+	memset(&f[0], 0, sizeof f[0]);
+	while (*p != '\0') {
+		size = 0;
+		switch (*p) {
+		case '\\':
+			if (*++p == '\0')
+				return 0; /* regcomp() names it */
+			p++;
+			size = 1;
+			break;
+		case '[':
+			q = p + 1;
+			if (*q == '^')
+				q++;
+			if (*q == ']')
+				q++;
+			while (*q != ']') {
+				if (*q == '\0')
+					return 0;
+				if (*q == '[' && strchr(":=.", q[1]) != NULL &&
+				    q[1] != '\0') {
+					const char *e = q + 2;
+
+					while (*e != '\0' && !(e[0] == q[1] && e[1] == ']'))
+						e++;
+					if (*e == '\0')
+						return 0;
+					q = e + 2;
+				} else
+					q++;
+			}
+			p = q + 1;
+			size = 1;
+			break;
+		case '(':
+			if (d == RX_DEPTH_MAX) {
+				snprintf(why, whylen, "groups nest more than %d deep",
+				    RX_DEPTH_MAX);
+				return -1;
+			}
+			memset(&f[++d], 0, sizeof f[d]);
+			p++;
+			continue;
+		case ')':
+			p++;
+			if (d == 0) {
+				size = 1;
+				break;
+			}
+			size = rx_add(f[d].sum, 1);
+			d--;
+			break;
+		case '|':
+			f[d].sum = rx_add(f[d].sum, 1);
+			f[d].last = 0;
+			p++;
+			continue;
+		case '*':
+		case '+':
+		case '?':
+		case '{':
+			if (*p == '{') {
+				if ((q = rx_interval(p, &lo, &hi)) == NULL) {
+					p++;
+					size = 1;
+					break;
+				}
+			} else {
+				lo = *p == '+';
+				hi = *p == '?';
+				q = p + 1;
+			}
+			if (f[d].last == 0) {
+				p = q;
+				size = 1;
+				break;
+			}
+			if (f[d].repeated) {
+				snprintf(why, whylen, "'%.*s' at offset %zu repeats "
+				    "a repetition, which POSIX leaves undefined; "
+				    "put the repeated part in ( )", (int)(q - p), p,
+				    (size_t)(p - re));
+				return -1;
+			}
+			/* unbounded: lo copies and a starred one */
+			size = rx_mul(rx_add(f[d].last, 1), hi != 0 ? hi :
+			    rx_add(lo, 1));
+			f[d].sum = rx_add(f[d].sum - f[d].last, size);
+			f[d].last = size;
+			f[d].repeated = 1;
+			p = q;
+			continue;
+		default:
+			p++;
+			size = 1;
+			break;
+		}
+		f[d].sum = rx_add(f[d].sum, size);
+		f[d].last = size;
+		f[d].repeated = 0;
+	}
+	while (d > 0) {
+		f[d - 1].sum = rx_add(f[d - 1].sum, f[d].sum);
+		d--;
+	}
+	if (f[0].sum > RX_SIZE_MAX) {
+		snprintf(why, whylen, "compiles to more than %d nodes "
+		    "(repetition counts multiply); use smaller counts",
+		    RX_SIZE_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /* Does re compile?  Its group count in *groups; else a message in *why. */
 static int
 regex_check(const char *re, size_t *groups, char *why, size_t whylen)
@@ -667,6 +850,8 @@ regex_check(const char *re, size_t *groups, char *why, size_t whylen)
 	regex_t r;
 	int rc;
 
+	if (rx_size(re, why, whylen) == -1)
+		return -1;
 	if ((rc = regcomp(&r, re, REG_EXTENDED)) != 0) {
 		regerror(rc, &r, why, whylen);
 		return -1;

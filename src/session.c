@@ -400,6 +400,9 @@ fail:
  * one regex_t may be shared by every worker.  The table only grows, by
  * the number of distinct patterns ever configured.
  *
+ * Patterns come only from the configuration, whose regex_check() (conf.c)
+ * has bounded what each one compiles to.
+ *
  * Each thread keeps a small direct-mapped memo of pattern pointer to
  * entry, so the common case takes no lock: a hit is still checked against
  * the text (a reload may reuse the address), and entries of an older

@@ -586,6 +586,46 @@ test_errors(void)
 	    "  { name = \"s\"; url = \"http://h/\";\n"
 	    "    extract = ( { var = \"v\"; header = \"X\";\n from = \"body\"; } ); } ); } );\n",
 	    5, "steps.s.extract.v.from: applies to regex only");
+	/*
+	 * Stacked or multiplied repetitions would make regcomp() take
+	 * gigabytes ("a" and 100 '+' is 2^100 copies); they are refused
+	 * before it runs, naming the key.
+	 */
+#define PLUS100 \
+	"++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++" \
+	"++++++++++++++++++++++++++++++++++++"
+	bad("stacked repetitions", WORK
+	    "transactions = ( { name = \"t\"; steps = (\n"
+	    "  { name = \"s\"; url = \"http://h/\";\n"
+	    "    extract = ( { var = \"v\";\n regex = \"value=(a" PLUS100
+	    ")\"; } ); } ); } );\n", 5,
+	    "steps.s.extract.v.regex: bad regex \"value=(a" PLUS100 ")\": "
+	    "'+' at offset 9 repeats a repetition");
+	bad("an interval on a repetition", WORK
+	    "targets = ( { name = \"a\"; url = \"http://h/\";\n"
+	    " expect = { body = \"x*{2}\"; }; } );\n", 3,
+	    "'{2}' at offset 2 repeats a repetition");
+	bad("nested counts that multiply", WORK
+	    "targets = ( { name = \"a\"; url = \"http://h/\";\n"
+	    " expect = { body = \"((a?){100}){100}\"; }; } );\n", 3,
+	    "targets.a.expect.body: bad regex \"((a?){100}){100}\": compiles to "
+	    "more than 2048 nodes");
+	bad("one count too large", WORK
+	    "targets = ( { name = \"a\"; url = \"http://h/\";\n"
+	    " expect = { body = \"[0-9]{1,32767}\"; }; } );\n", 3,
+	    "compiles to more than 2048 nodes");
+	bad("groups nested too deep", WORK
+	    "targets = ( { name = \"a\"; url = \"http://h/\";\n"
+	    " expect = { body = \"((((((((((((((((((((((((((((((((((((((((("
+	    "((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))))))))"
+	    ")))))))))))))))))))))))))\"; }; } );\n", 3,
+	    "groups nest more than 64 deep");
+	cf = good("repetitions in groups, brackets and escapes", WORK
+	    "transactions = ( { name = \"t\"; steps = (\n"
+	    "  { name = \"s\"; url = \"http://h/\";\n"
+	    "    extract = ( { var = \"v\";\n regex = \"(x[a-z]+)+[]+*]+\\\\+"
+	    "[[:digit:]+]*.{0,1000}\"; } ); } ); } );\n");
+	conf_free(cf);
 	bad("bad expect body regex", WORK
 	    "targets = ( { name = \"a\"; url = \"http://h/\";\n"
 	    " expect = { body = \"(\"; }; } );\n", 3, "targets.a.expect.body: bad regex");
