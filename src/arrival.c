@@ -107,13 +107,20 @@ arrival_set_kind(struct arrival *a, enum arrivals kind, const struct ratefn *f,
  * most for the next LEAD_POLL arrivals, LEAD_MAX_NS, and where that
  * reaches the mean gap the worker polls throughout (one core, the most
  * the caps let polling cost); then it goes back to look once more.
+ *
+ * A lead that reaches the gap itself never learns again: the worker
+ * polls every gap and the timer, never armed, measures nothing.  At a
+ * constant rate every gap is the mean, so one bad stretch would have it
+ * polling for good.  After LEAD_POLL arrivals without a wake-up, outside
+ * the polling above, the lead is halved (from its cap, down to 10 us, the
+ * least it learns) so that the timer is tried again.
  */
 void
 lead_init(struct lead *l)
 {
 	l->ns = LEAD_INIT_NS;
 	l->n = 0;
-	l->seen = l->tardy = l->polling = 0;
+	l->seen = l->tardy = l->polling = l->dry = 0;
 }
 
 static int
@@ -129,6 +136,7 @@ lead_learn(struct lead *l, int64_t late_ns)
 {
 	int64_t sorted[LEAD_WAKES];
 
+	l->dry = 0;
 	l->late[l->n++] = late_ns > 0 ? late_ns : 0;
 	if (l->n < LEAD_WAKES)
 		return;
@@ -145,11 +153,19 @@ lead_seen(struct lead *l, int64_t late_ns)
 		l->polling--;
 		return;
 	}
+	if (++l->dry >= LEAD_POLL) {
+		l->ns = (l->ns < LEAD_MAX_NS ? l->ns : LEAD_MAX_NS) / 2;
+		if (l->ns < 10 * NS_PER_US)
+			l->ns = 10 * NS_PER_US;
+		l->dry = 0;
+	}
 	l->tardy += late_ns > LEAD_LATE_NS;
 	if (++l->seen < LEAD_SEEN)
 		return;
-	if (l->tardy * 100 > LEAD_SEEN)
+	if (l->tardy * 100 > LEAD_SEEN) {
 		l->polling = LEAD_POLL;
+		l->dry = 0;
+	}
 	l->seen = l->tardy = 0;
 }
 

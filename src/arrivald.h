@@ -129,6 +129,7 @@ struct lead {
 	int n;
 	int seen, tardy;          /* arrivals, and those seen late, of LEAD_SEEN */
 	int polling;              /* arrivals left to poll throughout */
+	int dry;                  /* arrivals since the last wake-up */
 };
 void lead_init(struct lead *);
 void lead_learn(struct lead *, int64_t late_ns);

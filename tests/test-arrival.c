@@ -501,6 +501,46 @@ test_lead_seen(void)
 	    "lead: a window seen on time keeps it sleeping");
 }
 
+/* a lead that has reached the gap polls every gap and so learns nothing;
+ * a long stretch without a wake-up halves it, to try the timer again */
+static void
+test_lead_dry(void)
+{
+	struct lead l;
+	int i;
+
+	lead_init(&l);
+	for (i = 0; i < LEAD_WAKES; i++)
+		lead_learn(&l, 5 * NS_PER_SEC / 1000);
+	ok(lead_get(&l, 1000) == NS_PER_SEC / 1000,
+	    "lead dry: learnt 5 ms, the whole 1 ms gap at 1,000/s");
+	seen(&l, LEAD_POLL - 1, 0, 0);
+	ok(lead_get(&l, 1000) == NS_PER_SEC / 1000,
+	    "lead dry: kept for %d arrivals without a wake-up", LEAD_POLL - 1);
+	seen(&l, 1, 0, 0);
+	ok(lead_get(&l, 1000) == LEAD_MAX_NS / 2,
+	    "lead dry: then halved from its cap, %lld ns",
+	    (long long)lead_get(&l, 1000));
+	lead_learn(&l, 0);
+	seen(&l, LEAD_POLL - 1, 0, 0);
+	ok(lead_get(&l, 1000) == LEAD_MAX_NS / 2,
+	    "lead dry: a wake-up starts the count again");
+	for (i = 0; i < 20; i++)
+		seen(&l, LEAD_POLL, 0, 0);
+	ok(lead_get(&l, 1000) == 10 * NS_PER_US,
+	    "lead dry: halving stops at 10 us (%lld ns)",
+	    (long long)lead_get(&l, 1000));
+	lead_init(&l);
+	for (i = 0; i < LEAD_WAKES; i++)
+		lead_learn(&l, 300 * NS_PER_US);
+	seen(&l, LEAD_SEEN, LEAD_SEEN / 10, LEAD_LATE_NS + 1);
+	ok(lead_get(&l, 1000) == INT64_MAX, "lead dry: seen late, polling");
+	seen(&l, LEAD_POLL, 0, 0);
+	ok(lead_get(&l, 1000) == 310 * NS_PER_US,
+	    "lead dry: the seen-late polling is not a dry stretch (%lld ns)",
+	    (long long)lead_get(&l, 1000));
+}
+
 int
 main(void)
 {
@@ -513,5 +553,6 @@ main(void)
 	test_hist_span();
 	test_lead();
 	test_lead_seen();
+	test_lead_dry();
 	return done_testing();
 }
