@@ -108,6 +108,9 @@ struct request {
 	struct request *all;      /* every request of the worker */
 };
 
+/* an arrival this close is spun up to (worker_main): I/O waits that long */
+#define SPIN_NS 5000
+
 struct worker {
 	int id;
 	uint64_t stream;          /* global index among workers * shards */
@@ -664,6 +667,7 @@ arrive_seen(struct worker *w, int64_t now)
 	arrive(w, t);
 }
 
+/* the arrival timer fired, or worker_main spun up to the arrival */
 static void
 on_arrival(evutil_socket_t fd, short what, void *arg)
 {
@@ -1219,6 +1223,7 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
+	int64_t now;
 	int flags;
 
 	/* the default 50 us of timer slack would be most of the lag */
@@ -1226,8 +1231,19 @@ worker_main(void *arg)
 	worker_reconcile(w);
 	while (!w->quit) {
 		flags = EVLOOP_ONCE | EVLOOP_NO_EXIT_ON_EMPTY;
-		if (w->due != 0 && clock_now() >= w->poll_from)
+		if (w->due != 0 && (now = clock_now()) >= w->poll_from) {
+			/* the last stretch is spun on the clock alone: a turn
+			 * of the loop costs two system calls, microseconds on
+			 * a virtual machine, and an arrival would go out at
+			 * the first turn after it fell due */
+			if (w->armed == 0 && w->due - now <= SPIN_NS) {
+				while (clock_now() < w->due)
+					;
+				on_arrival(-1, EV_TIMEOUT, w);
+				continue;
+			}
 			flags |= EVLOOP_NONBLOCK;
+		}
 		if (event_base_loop(w->base, flags) != 0)
 			break;
 	}
