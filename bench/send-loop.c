@@ -12,6 +12,11 @@
  * connection is idle is counted as skipped.
  *
  *   send-loop -H 127.0.0.1 -p PORT -r RATE -d SECONDS [-c CONNS] [-s SEED]
+ *             [-i FILE]
+ *
+ * -i writes the schedule's instants to FILE afterwards, one a line, in
+ * nanoseconds from the start: the gaps as intended, whatever the host
+ * did to the sends (tests/send-loop.sh).
  *
  * Output: one line of JSON on stdout, for bench/run to read.
  */
@@ -127,7 +132,10 @@ drain(struct conn *c)
 int
 main(int argc, char **argv)
 {
-	const char *host = "127.0.0.1";
+	const char *host = "127.0.0.1", *ifile = NULL;
+	int64_t *plan = NULL;
+	size_t nplan = 0, cap = 0;
+	FILE *f;
 	int port = 0, nconns = 64, opt, ep, one = 1, i, n, next_idle = 0;
 	double rate = 0, secs = 0;
 	uint64_t sent = 0, completed = 0, skipped = 0;
@@ -139,7 +147,7 @@ main(int argc, char **argv)
 	int reqlen;
 
 	rng = 42;
-	while ((opt = getopt(argc, argv, "H:p:r:d:c:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "H:p:r:d:c:s:i:")) != -1) {
 		switch (opt) {
 		case 'H': host = optarg; break;
 		case 'p': port = atoi(optarg); break;
@@ -147,6 +155,7 @@ main(int argc, char **argv)
 		case 'd': secs = atof(optarg); break;
 		case 'c': nconns = atoi(optarg); break;
 		case 's': rng = strtoull(optarg, NULL, 10) | 1; break;
+		case 'i': ifile = optarg; break;
 		default: goto usage;
 		}
 	}
@@ -154,7 +163,7 @@ main(int argc, char **argv)
 	    nconns < 1 || nconns > CONNS_MAX) {
 usage:
 		fprintf(stderr, "usage: send-loop -H HOST -p PORT -r RATE -d SECONDS "
-		    "[-c CONNS 1-%d] [-s SEED]\n", CONNS_MAX);
+		    "[-c CONNS 1-%d] [-s SEED] [-i FILE]\n", CONNS_MAX);
 		return 2;
 	}
 	memset(&sa, 0, sizeof sa);
@@ -170,6 +179,12 @@ usage:
 
 	if ((c = calloc((size_t)nconns, sizeof *c)) == NULL)
 		die("calloc");
+	if (ifile != NULL) {
+		/* room for the whole run, so that nothing is allocated in it */
+		cap = (size_t)(rate * secs * 1.1) + 1000;
+		if ((plan = malloc(cap * sizeof *plan)) == NULL)
+			die("malloc");
+	}
 	if ((ep = epoll_create1(0)) == -1)
 		die("epoll_create1");
 	for (i = 0; i < nconns; i++) {
@@ -198,6 +213,8 @@ usage:
 		}
 		while (now_ns() < due)
 			;
+		if (plan != NULL && nplan < cap)
+			plan[nplan++] = due - start;
 		/* the next idle connection, round robin */
 		for (i = 0; i < nconns && c[next_idle].busy; i++)
 			next_idle = (next_idle + 1) % nconns;
@@ -219,6 +236,19 @@ usage:
 		for (i = 0; i < n; i++)
 			completed += (uint64_t)drain(&c[evs[i].data.u32]);
 	}
+	if (ifile != NULL) {
+		if ((f = fopen(ifile, "w")) == NULL)
+			die(ifile);
+		for (size_t k = 0; k < nplan; k++)
+			fprintf(f, "%lld\n", (long long)plan[k]);
+		if (fclose(f) != 0)
+			die(ifile);
+	}
+	for (i = 0; i < nconns; i++)
+		close(c[i].fd);
+	close(ep);
+	free(c);
+	free(plan);
 	printf("{\"rate\": %.3f, \"sent\": %llu, \"completed\": %llu, "
 	    "\"skipped\": %llu, \"conns\": %d}\n", (double)sent / secs,
 	    (unsigned long long)sent, (unsigned long long)completed,
