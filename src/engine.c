@@ -108,8 +108,10 @@ struct request {
 	struct request *all;      /* every request of the worker */
 };
 
-/* an arrival this close is spun up to (worker_main): I/O waits that long */
+/* an arrival this close is spun up to (worker_main), as long as the loop
+ * has turned within SPIN_IO_NS: replies wait no longer than that */
 #define SPIN_NS 5000
+#define SPIN_IO_NS 20000
 
 struct worker {
 	int id;
@@ -1223,7 +1225,7 @@ static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	int64_t now;
+	int64_t now, turned = 0;
 	int flags;
 
 	/* the default 50 us of timer slack would be most of the lag */
@@ -1235,8 +1237,11 @@ worker_main(void *arg)
 			/* the last stretch is spun on the clock alone: a turn
 			 * of the loop costs two system calls, microseconds on
 			 * a virtual machine, and an arrival would go out at
-			 * the first turn after it fell due */
-			if (w->armed == 0 && w->due - now <= SPIN_NS) {
+			 * the first turn after it fell due.  Arrivals closer
+			 * together than SPIN_NS, or a worker behind its
+			 * schedule, would spin for good without the bound */
+			if (w->armed == 0 && w->due - now <= SPIN_NS &&
+			    now - turned < SPIN_IO_NS) {
 				while (clock_now() < w->due)
 					;
 				on_arrival(-1, EV_TIMEOUT, w);
@@ -1246,6 +1251,7 @@ worker_main(void *arg)
 		}
 		if (event_base_loop(w->base, flags) != 0)
 			break;
+		turned = clock_now();
 	}
 	return NULL;
 }

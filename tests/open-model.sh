@@ -109,6 +109,26 @@ lines=$(wc -l <"$T/sut.log")
 sent=$(json_get "$S" 'j["totals"]["sent"]')
 check "and the target saw every one sent ($lines of $sent)" test "$lines" -eq "$sent"
 
+# A schedule faster than the worker: constant 1,000,000/s, arrivals 1 us
+# apart, most of them dropped at max_in_flight.  The worker spins the
+# last few microseconds up to an arrival, but only while its loop has
+# turned in the last 20 us, so it still reads replies and hears `stop`
+# while it runs; without that bound it spun from one arrival to the next
+# and completed nothing until the schedule ended.
+sut_up
+conf constant 1000000 "http://127.0.0.1:$port/"
+bg "$ARRIVALD" -c "$T/a.conf" -d 20 2>"$T/err5"
+ad=$!
+completing() {
+	"$ARRIVALCTL" -j -s "$T/ctl.sock" stats | json_get - 'j["completed"] > 1000' | grep -qx True
+}
+check "1,000,000/s, faster than the worker: replies are read while it runs" \
+	wait_for 15 completing
+"$ARRIVALCTL" -s "$T/ctl.sock" stop >/dev/null
+wait "$ad"
+ok $? "... and it stops when told, exit 0"
+kill -TERM "$sut"; wait "$sut" 2>/dev/null
+
 # the target is down: every request fails as refused, the run ends cleanly
 dead=$(free_port)
 conf poisson 50 "http://127.0.0.1:$dead/"
