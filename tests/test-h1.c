@@ -434,6 +434,65 @@ peer_cases(void)
 }
 
 /*
+ * Timeouts on kept-alive connections share one deadline list under one
+ * timer (h1.c, sweep).  Here the first request's timer is the connect's
+ * own; the next two go on the list.  The second's deadline is what the
+ * list's timer is set for, and it is answered and unlinked first; the
+ * third is sent half a timeout later, so the timer falls due in the
+ * middle of it and must move on to the third's own deadline.
+ */
+static void
+deadline_cases(void)
+{
+	struct h1 *h;
+	struct h1_target *t;
+	pthread_t th;
+	char url[64];
+	int r1, r2, r3;
+	int64_t t0, took;
+
+	nres = 0;
+	memset(&P, 0, sizeof P);
+	base = event_base_new();
+	h = h1_new(base, 1 << 20, on_done, nobody, NULL);
+	P.lfd = listen_on(&P.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/d", P.port);
+	t = target(url, NULL, NULL, NULL, 0);
+	P.act[0] = A_REPLY;
+	P.act[1] = A_REPLY;
+	P.act[2] = A_SILENT;
+	P.nact = 3;
+	pthread_create(&th, NULL, peer_main, NULL);
+
+	r1 = one(h, t, 0.3);
+	r2 = one(h, t, 0.3);
+	ok(r1 == -1 && r2 == -1 && h->dhead == NULL && h->sweep_at != 0,
+	    "deadlines: two answered requests, none left on the list, its timer still set");
+	/* half the timeout later, so that the timer, set for the second's
+	 * deadline, falls due in the middle of the third's */
+	{
+		struct timeval half = { 0, 150000 };
+
+		event_base_loopexit(base, &half);
+		event_base_dispatch(base);
+	}
+	t0 = clock_now();
+	r3 = one(h, t, 0.3);
+	took = clock_now() - t0;
+	ok(r3 == FAIL_TIMEOUT, "deadlines: an unanswered request on the list fails as "
+	    "\"timeout\" (%d)", r3);
+	ok(took >= 290 * NS_PER_MS && took < 3 * NS_PER_SEC,
+	    "deadlines: after its own timeout, not the answered one's (%.3f s)",
+	    (double)took / NS_PER_SEC);
+	ok(h->dhead == NULL && P.accepts == 1, "deadlines: the list is empty again, one connection used");
+	pthread_join(th, NULL);
+	free(t);
+	close(P.lfd);
+	h1_free(h);
+	event_base_free(base);
+}
+
+/*
  * A response that comes in pieces, each read by its own call of the read
  * handler: what is left between two reads (half a header line, half a
  * chunk-size line) moves from the worker's buffer to the connection's and
@@ -488,6 +547,7 @@ main(void)
 	parser_cases();
 	request_cases();
 	peer_cases();
+	deadline_cases();
 	piece_cases();
 	return done_testing();
 }
