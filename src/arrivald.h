@@ -342,10 +342,10 @@ typedef void (*stats_emit_cb)(void *, const char *, enum stat_kind, double, cons
 
 void stats_init(struct stats *);
 void stats_fini(struct stats *);
-void stats_started(struct stats *, int64_t now, int64_t intended);
-void stats_finished(struct stats *, int64_t now, int64_t intended, int reason);
+void stats_started(struct stats *, int64_t now, int64_t intended, int timer);
+void stats_finished(struct stats *, int64_t now, int64_t intended, int reason, int timer);
 void stats_dropped(struct stats *);
-void stats_lag(struct stats *, int64_t lag_ns);
+void stats_sent(struct stats *, int timer, int first, int64_t lag_ns);
 void stats_timer(struct stats *, int timer, int64_t now, int64_t intended, int reason, int started);
 /* main thread */
 int stats_timer_id(const char *name);       /* register or look up a name */

@@ -782,8 +782,7 @@ start_txn(struct worker *w, int64_t intended, uint32_t user)
 		session_begin(r->session, r->txn);
 	}
 	w->in_flight++;
-	stats_started(&w->stats, clock_now(), intended);
-	stats_timer(&w->stats, r->txn->timer, 0, 0, -1, 1);
+	stats_started(&w->stats, clock_now(), intended, r->txn->timer);
 	start_step(r);
 }
 
@@ -794,8 +793,7 @@ finish_txn(struct request *r, int64_t now, int reason)
 	uint32_t user = r->user;
 	int64_t intended;
 
-	stats_finished(&w->stats, now, r->t_txn, reason);
-	stats_timer(&w->stats, r->txn->timer, now, r->t_txn, reason, 0);
+	stats_finished(&w->stats, now, r->t_txn, reason, r->txn->timer);
 	w->in_flight--;
 	request_put(w, r);
 	if (user != UINT32_MAX)
@@ -924,14 +922,13 @@ hand_over(struct request *r, int64_t now)
 		}
 		r->queued_at = 0;
 	}
-	if (st->timer >= 0)
-		stats_timer(&w->stats, st->timer, 0, 0, -1, 1);
-	if (r->step == 0)
-		stats_lag(&w->stats, now - r->intended);
 	if (st->h1 != NULL) {
+		/* counted after the send, which reports nothing from here */
 		h1_send(w->h1, st->h1, r, timeout);
+		stats_sent(&w->stats, st->timer, r->step == 0, now - r->intended);
 		return;
 	}
+	stats_sent(&w->stats, st->timer, r->step == 0, now - r->intended);
 	/* a step the worker's queue does not cap is capped by libcurl */
 	if (http_add(w->http, r->easy,
 	    r->hq < 0 && w->plan->conf->connections > 0) != 0) {

@@ -55,11 +55,35 @@ advance(struct stats *s, int64_t now)
 	}
 }
 
+/* a timer's counts; caller holds the lock */
+static void
+timer_add(struct stats *s, int timer, int64_t now, int64_t intended,
+    int reason, int started)
+{
+	struct timer_cum *t;
+
+	if (timer < 0 || timer >= STATS_TIMERS_MAX)
+		return;
+	if ((t = s->timers[timer]) == NULL) {
+		t = s->timers[timer] = xcalloc(1, sizeof *t);
+		hist_reset(&t->resp);
+	}
+	if (started)
+		t->sent++;
+	else if (reason < 0) {
+		t->completed++;
+		hist_record(&t->resp, (now - intended) / NS_PER_US);
+	} else
+		t->failed++;
+}
+
 /* A request counts as outstanding from its intended start: a request
  * that is due but not yet sent is not thinking, and R is measured from
- * the same instant, so Q = X R holds between our own estimates. */
+ * the same instant, so Q = X R holds between our own estimates.  The
+ * transaction's timer is counted under the same lock: these run once
+ * per arrival, between one send and the next. */
 void
-stats_started(struct stats *s, int64_t now, int64_t intended)
+stats_started(struct stats *s, int64_t now, int64_t intended, int timer)
 {
 	pthread_mutex_lock(&s->lock);
 	advance(s, now);
@@ -67,11 +91,13 @@ stats_started(struct stats *s, int64_t now, int64_t intended)
 		s->cum.area += (double)(now - intended) / NS_PER_SEC;
 	s->cum.sent++;
 	s->cum.in_flight++;
+	timer_add(s, timer, 0, 0, -1, 1);
 	pthread_mutex_unlock(&s->lock);
 }
 
 void
-stats_finished(struct stats *s, int64_t now, int64_t intended, int reason)
+stats_finished(struct stats *s, int64_t now, int64_t intended, int reason,
+    int timer)
 {
 	int64_t r = now - intended;
 
@@ -86,6 +112,7 @@ stats_finished(struct stats *s, int64_t now, int64_t intended, int reason)
 		s->cum.failed++;
 		s->cum.fail[reason < FAIL_MAX ? reason : FAIL_OTHER]++;
 	}
+	timer_add(s, timer, now, intended, reason, 0);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -97,11 +124,15 @@ stats_dropped(struct stats *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* a step is handed over: its timer's count, and for a transaction's
+ * first step the lag of the send behind its intended start */
 void
-stats_lag(struct stats *s, int64_t lag_ns)
+stats_sent(struct stats *s, int timer, int first, int64_t lag_ns)
 {
 	pthread_mutex_lock(&s->lock);
-	hist_record(&s->cum.lag, lag_ns / NS_PER_US);
+	timer_add(s, timer, 0, 0, -1, 1);
+	if (first)
+		hist_record(&s->cum.lag, lag_ns / NS_PER_US);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -109,22 +140,8 @@ void
 stats_timer(struct stats *s, int timer, int64_t now, int64_t intended,
     int reason, int started)
 {
-	struct timer_cum *t;
-
-	if (timer < 0 || timer >= STATS_TIMERS_MAX)
-		return;
 	pthread_mutex_lock(&s->lock);
-	if ((t = s->timers[timer]) == NULL) {
-		t = s->timers[timer] = xcalloc(1, sizeof *t);
-		hist_reset(&t->resp);
-	}
-	if (started)
-		t->sent++;
-	else if (reason < 0) {
-		t->completed++;
-		hist_record(&t->resp, (now - intended) / NS_PER_US);
-	} else
-		t->failed++;
+	timer_add(s, timer, now, intended, reason, started);
 	pthread_mutex_unlock(&s->lock);
 }
 
