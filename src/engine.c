@@ -29,8 +29,9 @@
  * p99 (the vCPU halts and the host must run it again), and every such
  * delay is lag and a distorted gap.  The arrival timer is armed a lead
  * early (struct lead, arrival.c: it follows the timer's own lateness)
- * and the loop polls, still serving I/O, the rest of the way; while its
- * arrivals are seen late all the same (a busy host), it polls throughout.
+ * and the loop polls, still serving I/O, the rest of the way, and sends
+ * the arrival itself when it falls due (worker_main); while its arrivals
+ * are seen late all the same (a busy host), it polls throughout.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -627,15 +628,18 @@ arr_arm(struct worker *w)
 	lead = lead_get(&w->lead, ratefn_eval(&w->rate, secs(now)) * w->share);
 	w->poll_from = w->due - lead;
 	wait = w->due - now;
-	if (wait > lead) {
-		/* sleep until poll_from, then poll (worker_main) */
-		wait -= lead;
-		w->armed = now + wait;
-	} else {
+	if (wait <= lead) {
+		/* worker_main polls up to the arrival and sends it itself: a
+		 * timer would cost an insertion into libevent's heap per
+		 * arrival, a fifth of an arrival's work */
+		if (w->armed != 0)  /* its timer is pending only then */
+			evtimer_del(w->arr_ev);
 		w->armed = 0;
-		if (wait < 0)
-			wait = 0;
+		return;
 	}
+	/* sleep until poll_from, then poll */
+	wait -= lead;
+	w->armed = now + wait;
 	/* round up: early costs a loop iteration, late costs accuracy */
 	wait = (wait + NS_PER_US - 1) / NS_PER_US;
 	tv.tv_sec = wait / 1000000;
@@ -683,9 +687,15 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 		w->armed = 0;
 	}
 	/* every due arrival goes out with its own intended time; a late
-	 * timer never lowers the rate.  Bounded per call to keep I/O going */
-	while (arr_next(w) <= now_s && n++ < 4096)
+	 * timer never lowers the rate.  The clock is read again after each
+	 * send, which takes microseconds: an arrival that fell due during
+	 * it goes out next, not after a way round the loop.  Bounded per
+	 * call to keep I/O going */
+	while (arr_next(w) <= now_s && n++ < 4096) {
 		arrive_seen(w, now);
+		now = clock_now();
+		now_s = secs(now);
+	}
 	if (n > 0)
 		http_kick(w->http);
 	arr_arm(w);
@@ -1234,7 +1244,8 @@ worker_main(void *arg)
 			/* the last stretch is spun on the clock alone: a turn
 			 * of the loop costs two system calls, microseconds on
 			 * a virtual machine, and an arrival would go out at
-			 * the first turn after it fell due.  Arrivals closer
+			 * the first turn after it fell due.  No timer is armed
+			 * for it (arr_arm): this is what sends it.  Arrivals closer
 			 * together than SPIN_NS, or a worker behind its
 			 * schedule, would spin for good without the bound */
 			if (w->armed == 0 && w->due - now <= SPIN_NS &&
