@@ -114,21 +114,21 @@ void arrival_retime(struct arrival *, const struct ratefn *old,
 void arrival_set_kind(struct arrival *, enum arrivals, const struct ratefn *, double now);
 
 /* arrival.c: how early a worker wakes for an arrival, to poll the rest
- * of the way: the p99 of its recent timer lateness, capped; the cap
- * while its arrivals are seen late, INT64_MAX (poll throughout) where
- * that reaches the mean gap */
+ * of the way: the p99 of its recent timer lateness, capped; while its
+ * arrivals are seen late, LEAD_POLL_GAPS mean gaps, capped */
 #define LEAD_WAKES 128
 #define LEAD_MAX_NS (1000 * NS_PER_US)
 #define LEAD_INIT_NS (150 * NS_PER_US)
 #define LEAD_SEEN 1000
 #define LEAD_LATE_NS (100 * NS_PER_US)
 #define LEAD_POLL 30000
+#define LEAD_POLL_GAPS 2
 struct lead {
 	int64_t ns;               /* learnt from the last LEAD_WAKES wake-ups */
 	int64_t late[LEAD_WAKES]; /* how late the wake-ups since then came */
 	int n;
 	int seen, tardy;          /* arrivals, and those seen late, of LEAD_SEEN */
-	int polling;              /* arrivals left to poll throughout */
+	int polling;              /* arrivals left on the long lead */
 	int dry;                  /* arrivals since the last wake-up */
 };
 void lead_init(struct lead *);

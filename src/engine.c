@@ -31,7 +31,8 @@
  * early (struct lead, arrival.c: it follows the timer's own lateness)
  * and the loop polls, still serving I/O, the rest of the way, and sends
  * the arrival itself when it falls due (worker_main); while its arrivals
- * are seen late all the same (a busy host), it polls throughout.
+ * are seen late all the same (a busy host), it wakes two mean gaps early
+ * and so sleeps only through the longest gaps.
  */
 #include <sys/prctl.h>
 #include <sys/resource.h>

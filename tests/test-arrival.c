@@ -465,8 +465,8 @@ seen(struct lead *l, int n, int late, int64_t late_ns)
 		lead_seen(l, i < late ? late_ns : 2 * NS_PER_US);
 }
 
-/* a worker whose arrivals are seen late all the same polls throughout
- * for a while, then sleeps again to look once more */
+/* a worker whose arrivals are seen late all the same takes a long lead
+ * for a while, then goes back to the learnt one to look once more */
 static void
 test_lead_seen(void)
 {
@@ -484,14 +484,15 @@ test_lead_seen(void)
 	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
 	    "lead: judged only once %d arrivals are in", LEAD_SEEN);
 	seen(&l, 1, 0, 0);
-	ok(lead_get(&l, 1000) == INT64_MAX && lead_get(&l, 10000) == INT64_MAX,
-	    "lead: over 1%% seen late: poll throughout at 1,000/s and more");
-	ok(lead_get(&l, 10) == LEAD_MAX_NS && lead_get(&l, 0) == LEAD_MAX_NS,
-	    "lead: ... and below, the most lead, %lld ns",
-	    (long long)LEAD_MAX_NS);
+	ok(lead_get(&l, 10000) == 200 * NS_PER_US && lead_get(&l, 4000) == 500 * NS_PER_US,
+	    "lead: over 1%% seen late: two mean gaps, 200 us at 10,000/s (%lld ns)",
+	    (long long)lead_get(&l, 10000));
+	ok(lead_get(&l, 1000) == LEAD_MAX_NS && lead_get(&l, 10) == LEAD_MAX_NS &&
+	    lead_get(&l, 0) == LEAD_MAX_NS,
+	    "lead: ... at most %lld ns", (long long)LEAD_MAX_NS);
 	seen(&l, LEAD_POLL - 1, LEAD_POLL - 1, 5 * NS_PER_SEC / 1000);
-	ok(lead_get(&l, 1000) == INT64_MAX,
-	    "lead: still polling after %d arrivals", LEAD_POLL - 1);
+	ok(lead_get(&l, 10000) == 200 * NS_PER_US,
+	    "lead: still on the long lead after %d arrivals", LEAD_POLL - 1);
 	seen(&l, 1, 0, 0);
 	ok(lead_get(&l, 1000) == LEAD_INIT_NS,
 	    "lead: sleeps again after %d; late ones while polling not counted",
@@ -534,7 +535,7 @@ test_lead_dry(void)
 	for (i = 0; i < LEAD_WAKES; i++)
 		lead_learn(&l, 300 * NS_PER_US);
 	seen(&l, LEAD_SEEN, LEAD_SEEN / 10, LEAD_LATE_NS + 1);
-	ok(lead_get(&l, 1000) == INT64_MAX, "lead dry: seen late, polling");
+	ok(lead_get(&l, 1000) == LEAD_MAX_NS, "lead dry: seen late, the long lead");
 	seen(&l, LEAD_POLL, 0, 0);
 	ok(lead_get(&l, 1000) == 310 * NS_PER_US,
 	    "lead dry: the seen-late polling is not a dry stretch (%lld ns)",
