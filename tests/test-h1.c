@@ -357,6 +357,26 @@ listen_on(int *port)
 	return fd;
 }
 
+/* a fresh base and client, and the scripted peer started on the N
+ * actions ACTS: the target to send to, at PATH */
+static struct h1_target *
+peer_start(struct h1 **h, pthread_t *th, const char *path,
+    const enum act *acts, int n)
+{
+	char url[64];
+
+	memset(&P, 0, sizeof P);
+	nres = 0;
+	base = event_base_new();
+	*h = h1_new(base, 1 << 20, on_done, nobody, NULL);
+	P.lfd = listen_on(&P.port);
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", P.port, path);
+	memcpy(P.act, acts, (size_t)n * sizeof *acts);
+	P.nact = n;
+	pthread_create(th, NULL, peer_main, NULL);
+	return target(url, NULL, NULL, NULL, 0);
+}
+
 static void
 peer_cases(void)
 {
@@ -365,25 +385,13 @@ peer_cases(void)
 	pthread_t th;
 	char url[64];
 	int r, r2, dead, port;
-
-	nres = 0;
-
-	base = event_base_new();
-	h = h1_new(base, 1 << 20, on_done, nobody, NULL);
-	P.lfd = listen_on(&P.port);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/p", P.port);
-	t = target(url, NULL, NULL, NULL, 0);
-
 	/* two replies on one connection, then a reset, then a fresh
 	 * connection that the peer closes once idle, then a silent one */
-	P.act[0] = A_REPLY;
-	P.act[1] = A_REPLY;
-	P.act[2] = A_RESET;
-	P.act[3] = A_CLOSE_IDLE;
-	P.act[4] = A_REPLY;
-	P.act[5] = A_SILENT;
-	P.nact = 6;
-	pthread_create(&th, NULL, peer_main, NULL);
+	static const enum act acts[] = {
+		A_REPLY, A_REPLY, A_RESET, A_CLOSE_IDLE, A_REPLY, A_SILENT,
+	};
+
+	t = peer_start(&h, &th, "/p", acts, 6);
 
 	r = one(h, t, 5);
 	r2 = one(h, t, 5);
@@ -447,22 +455,11 @@ deadline_cases(void)
 	struct h1 *h;
 	struct h1_target *t;
 	pthread_t th;
-	char url[64];
 	int r1, r2, r3;
 	int64_t t0, took;
+	static const enum act acts[] = { A_REPLY, A_REPLY, A_SILENT };
 
-	nres = 0;
-	memset(&P, 0, sizeof P);
-	base = event_base_new();
-	h = h1_new(base, 1 << 20, on_done, nobody, NULL);
-	P.lfd = listen_on(&P.port);
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/d", P.port);
-	t = target(url, NULL, NULL, NULL, 0);
-	P.act[0] = A_REPLY;
-	P.act[1] = A_REPLY;
-	P.act[2] = A_SILENT;
-	P.nact = 3;
-	pthread_create(&th, NULL, peer_main, NULL);
+	t = peer_start(&h, &th, "/d", acts, 3);
 
 	r1 = one(h, t, 0.3);
 	r2 = one(h, t, 0.3);
