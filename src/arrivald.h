@@ -544,6 +544,7 @@ struct results_meta {
 	const struct conf *conf;
 };
 int results_open(const char *dir, const struct results_meta *, char **err);
+void results_room(int ntimers);
 void results_interval(double t, const struct stats_view *, const struct engine_view *,
     const struct timer_cum *timers, int ntimers);
 void results_close(double t_end, const struct stats_view *total, const struct stats_cum *cum,

@@ -132,6 +132,27 @@ flush(FILE *f, const char *what)
 		write_failed(what);
 }
 
+/*
+ * Room for ntimers timers' last rows, a histogram each.  The daemon
+ * makes it before the run: zeroing it touches its pages for the first
+ * time, milliseconds of page faults on a virtual machine, and a worker
+ * sharing the core waits for them.
+ */
+void
+results_room(int ntimers)
+{
+	int k;
+
+	if (ntimers <= R.nprev)
+		return;
+	R.prev = xreallocarray(R.prev, ntimers, sizeof *R.prev);
+	for (k = R.nprev; k < ntimers; k++) {
+		memset(&R.prev[k], 0, sizeof R.prev[k]);
+		hist_reset(&R.prev[k].resp);
+	}
+	R.nprev = ntimers;
+}
+
 void
 results_interval(double t, const struct stats_view *v, const struct engine_view *e,
     const struct timer_cum *timers, int ntimers)
@@ -166,14 +187,7 @@ results_interval(double t, const struct stats_view *v, const struct engine_view 
 	}
 	flush(R.fails, "failures.csv");
 
-	if (ntimers > R.nprev) {
-		R.prev = xreallocarray(R.prev, ntimers, sizeof *R.prev);
-		for (k = R.nprev; k < ntimers; k++) {
-			memset(&R.prev[k], 0, sizeof R.prev[k]);
-			hist_reset(&R.prev[k].resp);
-		}
-		R.nprev = ntimers;
-	}
+	results_room(ntimers);
 	for (k = 0; k < ntimers; k++) {
 		const struct timer_cum *a = &timers[k], *b = &R.prev[k];
 		uint64_t completed = a->completed - b->completed;
