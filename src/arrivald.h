@@ -468,6 +468,9 @@ struct h1_target *h1_target_new(const struct step *, const struct conf *, int ho
 struct h1 *h1_new(struct event_base *, int fd_limit, h1_done_fn, h1_body_fn, void *arg);
 void h1_free(struct h1 *);
 void h1_send(struct h1 *, const struct h1_target *, void *req, double timeout);
+int h1_plug(struct h1 *);
+int h1_batched(const struct h1 *);
+void h1_unplug(struct h1 *);
 
 /*
  * users.c: closed-model users, kept compact: a user is one state byte

@@ -58,6 +58,7 @@ struct plan {
 	double *cum;              /* cumulative transaction weights */
 	uint8_t *sessions;        /* per transaction: needs a session */
 	int any_sessions;
+	int h1_first;             /* every transaction starts with an h1.c step */
 };
 
 struct control {
@@ -141,6 +142,7 @@ struct worker {
 	int64_t poll_from;        /* the loop polls from here up to due */
 	int64_t armed;            /* an early wake-up was asked for then, or 0 */
 	struct lead lead;         /* how early; see the top of this file */
+	int64_t send_ns;          /* an arrival's lone send takes this long */
 	uint64_t max_in_flight, backlog_cap;
 	int64_t *backlog;
 	size_t bl_head, bl_len;
@@ -258,6 +260,7 @@ plan_new(struct conf *cf)
 	p->conf = cf;
 	p->cum = xcalloc(cf->ntransactions, sizeof *p->cum);
 	p->sessions = xcalloc(cf->ntransactions, 1);
+	p->h1_first = 1;
 	for (i = 0; i < cf->ntransactions; i++) {
 		struct transaction *t = &cf->transactions[i];
 
@@ -274,6 +277,7 @@ plan_new(struct conf *cf)
 				t->steps[k].h1 = h1_target_new(&t->steps[k], cf,
 				    t->steps[k].host);
 		}
+		p->h1_first &= t->nsteps > 0 && t->steps[0].h1 != NULL;
 		for (k = 0; k < t->nsteps; k++) {
 			if (t->nsteps == 1) {
 				t->steps[k].timer = -1;
@@ -674,14 +678,41 @@ arrive_seen(struct worker *w, int64_t now)
 	arrive(w, t);
 }
 
+/*
+ * Whether the next arrival, at t, joins the k sends waiting in h1.c
+ * (h1_plug), now.  It is not due yet, but sent on its own it would go
+ * out a whole send after the last one, and in the batch it goes out one
+ * send inside the kernel after it: later than now + k sends inside the
+ * kernel.  Such a send costs more than half a lone one (the batch saves
+ * the crossing into the kernel and back, not TCP's work), so an arrival
+ * due within k half-sends of now is never sent before its time.  Only
+ * arrivals that would be sent at once join: a full worker keeps its
+ * backlog, whose requests are sent when a slot frees.
+ */
+static int
+joins(const struct worker *w, int64_t t, int64_t now, int k)
+{
+	return k > 0 && w->send_ns > 0 && t - now <= k * (w->send_ns / 2) &&
+	    (uint64_t)w->in_flight < w->max_in_flight;
+}
+
+/* a lone send took d: learn it, a stall's excepted */
+static void
+send_learn(struct worker *w, int64_t d)
+{
+	if (d <= 0 || d > 100 * NS_PER_US)
+		return;
+	w->send_ns = w->send_ns == 0 ? d : w->send_ns + (d - w->send_ns) / 16;
+}
+
 /* the arrival timer fired, or worker_main spun up to the arrival */
 static void
 on_arrival(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	int64_t now = clock_now();
-	double now_s = secs(now);
-	int n = 0;
+	int64_t now = clock_now(), before;
+	double now_s = secs(now), next;
+	int n = 0, k, plug;
 
 	if (w->armed != 0) {
 		lead_learn(&w->lead, now - w->armed);
@@ -691,11 +722,24 @@ on_arrival(evutil_socket_t fd, short what, void *arg)
 	 * timer never lowers the rate.  The clock is read again after each
 	 * send, which takes microseconds: an arrival that fell due during
 	 * it goes out next, not after a way round the loop.  Bounded per
-	 * call to keep I/O going */
-	while (arr_next(w) <= now_s && n++ < 4096) {
+	 * call to keep I/O going.  Requests that are h1.c's wait for one
+	 * submission, with the arrivals that fall due within it (joins) */
+	plug = w->plan->h1_first && h1_plug(w->h1);
+	while (n < 4096) {
+		if ((next = arr_next(w)) > now_s && (!plug || !isfinite(next) ||
+		    !joins(w, nanos(next), now, h1_batched(w->h1))))
+			break;
+		n++;
 		arrive_seen(w, now);
 		now = clock_now();
 		now_s = secs(now);
+	}
+	if (plug) {
+		k = h1_batched(w->h1);
+		before = now;
+		h1_unplug(w->h1);
+		if (k == 1)
+			send_learn(w, clock_now() - before);
 	}
 	if (n > 0)
 		http_kick(w->http);

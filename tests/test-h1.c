@@ -538,6 +538,154 @@ piece_cases(void)
 	event_base_free(base);
 }
 
+
+/*
+ * Arrivals due together go out in one submission (h1_plug).  Each
+ * connection here is one end of a socket pair, idle in the pool as a
+ * finished request leaves it; the test holds the other ends.  Every
+ * request must reach its peer whole and once, whatever its send said:
+ * all of it, EAGAIN (a full socket buffer: the rest goes when it
+ * drains), or an error (a closed peer: "reset", reported from the loop).
+ */
+#define NB 10
+
+static struct conn *
+idle_conn(struct h1 *h, int fd)
+{
+	struct conn *c = conn_new(h);
+	struct pool *p = pool(h, 0);
+
+	c->fd = fd;
+	c->host = 0;
+	c->phase = P_IDLE;
+	event_assign(&c->rd, h->base, fd, EV_READ | EV_PERSIST, conn_read, c);
+	event_assign(&c->wr, h->base, fd, EV_WRITE, conn_write, c);
+	event_add(&c->rd, NULL);
+	c->next = p->idle;
+	p->idle = c;
+	return c;
+}
+
+/* what peer end fd has, up to n bytes, without waiting */
+static size_t
+drain(int fd, char *buf, size_t n)
+{
+	ssize_t k;
+	size_t len = 0;
+
+	while (len < n && (k = recv(fd, buf + len, n - len, MSG_DONTWAIT)) > 0)
+		len += (size_t)k;
+	return len;
+}
+
+static void
+batch_cases(void)
+{
+	static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	struct h1 *h;
+	struct h1_target *t;
+	int sv[NB][2], i, plugged, whole = 1, replied = 1, junk_fd, sndbuf = 4096;
+	static char big[1 << 24];
+	char buf[1 << 16];
+	size_t len, filled = 0;
+	int64_t end;
+
+	base = event_base_new();
+	nres = 0;
+	h = h1_new(base, 1 << 20, on_done, nobody, NULL);
+	t = target("http://127.0.0.1:9/b", NULL, NULL, NULL, 0);
+	for (i = 0; i < NB; i++) {
+		socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv[i]);
+		idle_conn(h, sv[i][0]);
+	}
+
+	plugged = h1_plug(h);
+	for (i = 0; i < 3; i++)
+		h1_send(h, t, NULL, 5);
+	if (plugged) {
+		ok(h1_batched(h) == 3 && drain(sv[NB - 1][1], buf, sizeof buf) == 0,
+		    "batch: plugged, three requests wait and nothing is sent (%d)",
+		    h1_batched(h));
+	} else {
+		diag("no io_uring here: the batch is plain sends");
+		ok(h1_batched(h) == 0 && recv(sv[NB - 1][1], buf, sizeof buf,
+		    MSG_PEEK | MSG_DONTWAIT) == (ssize_t)t->len,
+		    "batch: without io_uring, h1_plug says so and a request goes at once");
+	}
+	h1_unplug(h);
+	ok(h1_batched(h) == 0, "batch: unplugged, nothing waits");
+	/* the pool is last in, first out: the last three made */
+	for (i = NB - 3; i < NB; i++) {
+		len = drain(sv[i][1], buf, sizeof buf);
+		whole &= len == t->len && memcmp(buf, t->bytes, len) == 0;
+	}
+	ok(whole, "batch: each of three connections received the request once, whole");
+	for (i = NB - 3; i < NB; i++)
+		replied &= send(sv[i][1], reply, sizeof reply - 1, 0) == sizeof reply - 1;
+	until(3);
+	ok(replied && nres == 3 && results[0] == -1 && results[1] == -1 &&
+	    results[2] == -1 && statuses[0] == 200 && statuses[2] == 200,
+	    "batch: all three answered 200, their connections back in the pool");
+
+	/* more than a submission holds, and the two ways a send can come
+	 * back short: one peer closed, one socket buffer full */
+	nres = 0;
+	close(sv[NB - 2][1]);		/* second off the pool */
+	junk_fd = sv[NB - 3][0];	/* third off the pool */
+	setsockopt(junk_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	for (;;) {
+		ssize_t k = send(junk_fd, buf, sizeof buf, MSG_DONTWAIT);
+
+		if (k <= 0)
+			break;
+		filled += (size_t)k;
+	}
+	h1_plug(h);
+	for (i = 0; i < NB; i++)
+		h1_send(h, t, NULL, 5);
+	h1_unplug(h);
+	ok(nres == 0, "batch: no result is reported from inside h1_unplug");
+	/* the full one's peer reads the filler, then its request */
+	len = 0;
+	end = clock_now() + 5 * NS_PER_SEC;
+	while (len < filled + t->len && clock_now() < end) {
+		len += drain(sv[NB - 3][1], big + len, sizeof big - len);
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	ok(len == filled + t->len && memcmp(big + filled, t->bytes, t->len) == 0,
+	    "batch: a send held up by a full buffer goes out whole when it drains "
+	    "(%zu of %zu bytes)", len, filled + t->len);
+	whole = 1;
+	for (i = 0; i < NB; i++) {
+		if (i == NB - 2 || i == NB - 3)
+			continue;
+		len = drain(sv[i][1], buf, sizeof buf);
+		whole &= len == t->len && memcmp(buf, t->bytes, len) == 0;
+	}
+	ok(whole, "batch: ten requests, more than one submission holds, each sent once, whole");
+	until(1);
+	ok(nres == 1 && results[0] == FAIL_RESET,
+	    "batch: the request to a closed peer fails as \"reset\" (%d results, the first %d)", nres, nres ? results[0] : -2);
+	for (i = 0; i < NB; i++)
+		if (i != NB - 2)
+			close(sv[i][1]);
+
+	/* the same without a batch: a kept-alive connection whose peer
+	 * closed before the loop saw it fails its request at the send */
+	nres = 0;
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv[0]);
+	idle_conn(h, sv[0][0]);
+	close(sv[0][1]);
+	h1_send(h, t, NULL, 5);
+	until(1);
+	ok(nres == 1 && results[0] == FAIL_RESET,
+	    "send: a request whose send() fails is reported as \"reset\" (%d results, "
+	    "the first %d)", nres, nres ? results[0] : -2);
+	free(t);
+	h1_free(h);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -546,5 +694,6 @@ main(void)
 	peer_cases();
 	deadline_cases();
 	piece_cases();
+	batch_cases();
 	return done_testing();
 }
